@@ -1,0 +1,215 @@
+"""The `netpatrol` command: a thin layer that loads config and calls the crawler, store and report code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from rich.console import Console
+
+from crawler.errors import NetpatrolError, UsageError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that stays readable when piped (rich falls back to 80 columns otherwise)."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(highlight=False, soft_wrap=False, stderr=stderr, width=width)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.runner import print_refusals, run_round
+    from crawler.report_text import print_runs
+
+    loaded = load_config(args.config)
+    result = run_round(loaded, args.target or None, log_level="INFO" if args.verbose else None,
+                       progress_mode=args.progress)
+    print_refusals(result.refused)
+    if result.runs:
+        print_runs(result.runs, _console(stderr=True))
+    for run in result.runs:
+        if run.status in ("partial", "failed"):
+            errors = {k.rsplit("/", 1)[-1]: v for k, v in run.stats.items() if k.startswith("netpatrol/fetch/errors/")}
+            print(f"netpatrol: run {run.id} is {run.status}: {run.errors} failed fetches against {run.pages} pages"
+                  f" {errors}; it is left out of report figures", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.report_text import print_runs
+    from pipelines.stores import open_store
+
+    with open_store(load_config(args.config)) as store:
+        runs = store.runs(target=args.target)
+    if args.format == "json":
+        _print_json([r.public() for r in runs])
+    else:
+        print_runs(runs, _console())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.report import build_report, parse_window
+    from crawler.report_text import print_report
+    from pipelines.stores import open_store
+
+    baseline = parse_window(args.baseline, "baseline")
+    compare = parse_window(args.compare, "compare")
+    with open_store(load_config(args.config)) as store:
+        report = build_report(store, baseline, compare, args.target or None)
+    if args.format == "json":
+        _print_json(report)
+    else:
+        print_report(report, _console())
+    return 0
+
+
+def cmd_hits(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.report_text import print_hits
+    from pipelines.stores import open_store
+
+    with open_store(load_config(args.config)) as store:
+        if args.run:
+            run = store.get_run(args.run)
+            if run is None:
+                raise UsageError(f"no run with id {args.run!r} (see `netpatrol runs`)")
+            run_ids = [run.id]
+        else:
+            run_ids = [r.id for r in store.latest_runs() if not args.target or r.target == args.target]
+        hits = store.hits(run_ids)
+    if args.target:
+        hits = [h for h in hits if h["target"] == args.target]
+    keys = ("url", "target", "categories", "rules", "score", "title", "snippet", "first_seen", "last_seen")
+    if args.format == "json":
+        _print_json([{k: h[k] for k in keys} | {"run_id": h["run_id"]} for h in hits])
+    else:
+        print_hits(hits, _console())
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from crawler.matchfile import match_jsonl
+
+    return match_jsonl(args.input, args.rules, sys.stdout, threshold=args.threshold)
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from pipelines.matcher import Matcher
+    from pipelines.rules import load_rules
+
+    ruleset = load_rules(args.path)
+    Matcher(ruleset)  # the automaton must compile too
+    console = _console()
+    console.print(f"{len(ruleset)} rules in {len(ruleset.sources)} file(s), version {ruleset.version}")
+    for category, count in ruleset.by_category().items():
+        console.print(f"  {category:<16} {count:>5}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.context import matcher_from_config
+
+    loaded = load_config(args.file)
+    matcher = matcher_from_config(loaded)
+    config = loaded.config
+    print(f"{args.file}: OK — {len(config.targets)} target(s): "
+          + ", ".join(f"{t.name} ({t.type})" for t in config.targets)
+          + f"; store {config.store.backend}; {len(matcher.ruleset)} rules, version {matcher.ruleset.version}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.demo.run import run_demo
+
+    return run_demo(Path(args.data_dir), progress_mode=args.progress)
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netpatrol", description="Patrol the web for illegal listings and measure their decline.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("run", cmd_run, "run one patrol round: each selected target is one run")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--target", action="append", metavar="NAME", help="only this target (repeatable; default: all)")
+    p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's INFO log")
+
+    p = add("runs", cmd_runs, "list recorded runs")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--target")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = add("report", cmd_report, "compare hits of a window against a baseline window")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--baseline", required=True, metavar="FROM..TO")
+    p.add_argument("--compare", required=True, metavar="FROM..TO")
+    p.add_argument("--target", action="append", metavar="NAME")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = add("hits", cmd_hits, "list matched items (default: each target's latest run)")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--run")
+    p.add_argument("--target")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = add("match", cmd_match, "match JSON Lines {id, url, title, text|html} against the rules")
+    p.add_argument("--input", required=True, type=Path, help="JSON Lines file, or - for standard input")
+    p.add_argument("--rules", type=Path, help="rule file or directory (default: the shipped pack)")
+    p.add_argument("--threshold", type=float, default=1.0)
+
+    rules = sub.add_parser("rules", help="rule pack commands").add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
+    p = rules.add_parser("check", help="validate rule packs and summarize them")
+    p.add_argument("path", nargs="?", type=Path)
+    p.set_defaults(handler=cmd_rules_check)
+
+    config = sub.add_parser("config", help="config commands").add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
+    p = config.add_parser("check", help="validate a config file without running anything")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_config_check)
+
+    p = add("demo", cmd_demo, "serve the bundled demo site, patrol it twice around a simulated takedown, print the report")
+    p.add_argument("--data-dir", default="data/demo")
+    p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except NetpatrolError as exc:
+        print(f"netpatrol: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("netpatrol: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

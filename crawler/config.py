@@ -1,0 +1,264 @@
+"""The netpatrol configuration file: pydantic models, validated strictly at load.
+
+Every model forbids unknown keys, so a typo is an error naming its path rather than
+a silently ignored setting. Relative paths resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crawler.errors import ConfigError
+from crawler.validation import config_error
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(Strict):
+    """Where runs and hits are kept. SQLite is embedded; Elasticsearch is for teams."""
+
+    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    path: Path = Path("data/netpatrol.db")
+    url: str | None = None
+    index_prefix: str = "netpatrol"
+    api_key: str | None = None
+    api_key_env: str | None = None
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    spool_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _url_for_elasticsearch(self) -> "StoreConfig":
+        if self.backend == "elasticsearch" and not self.url:
+            raise ValueError("backend 'elasticsearch' needs `url` (e.g. http://127.0.0.1:9200)")
+        return self
+
+
+class Politeness(Strict):
+    """How hard a target's hosts are hit."""
+
+    concurrency: int = Field(4, ge=1, le=64, description="concurrent requests per domain")
+    download_delay: float = Field(0.0, ge=0, le=600)
+    autothrottle: bool = True
+    timeout: float = Field(30.0, gt=0, le=600, description="seconds per request")
+    retries: int = Field(2, ge=0, le=10)
+    max_page_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    user_agent: str | None = None
+
+
+def _check_regexes(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex {value!r}: {exc}") from None
+    return values
+
+
+class TargetBase(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    politeness: Politeness = Politeness()
+    robots: Literal["obey", "ignore"] = "obey"
+    failure: "FailurePolicy | None" = None
+
+
+class SiteTarget(TargetBase):
+    """Crawl pages from start URLs, following same-host links whose path matches `follow`."""
+
+    type: Literal["site"]
+    start_urls: list[str] = Field(min_length=1)
+    follow: list[str] = []
+    match_urls: list[str] = Field(default_factory=list, description="regexes: only these pages are matched (default: all)")
+    max_pages: int = Field(500, ge=1, le=10_000_000)
+    max_depth: int = Field(4, ge=0, le=100)
+
+    _re_follow = field_validator("follow", "match_urls")(_check_regexes)
+
+    @field_validator("start_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"not an http(s) URL: {url!r}")
+        return urls
+
+
+class Selectors(Strict):
+    """parsel CSS selectors (with ::text / ::attr()) for a search result page."""
+
+    result: str
+    title: str
+    url: str
+    snippet: str | None = None
+    total: str | None = None
+
+    @field_validator("result", "title", "url", "snippet", "total")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from parsel import Selector
+        from cssselect.parser import SelectorError  # type: ignore[import-untyped]
+
+        try:
+            Selector(text="<html></html>").css(value)
+        except (SelectorError, ValueError) as exc:
+            raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+        return value
+
+
+class SearchTarget(TargetBase):
+    """Fetch result pages for each query and match each result's title and snippet."""
+
+    type: Literal["search"]
+    url: str
+    queries: list[str] = Field(min_length=1)
+    pages: int = Field(1, ge=1, le=100)
+    page_start: int = Field(1, ge=0, description="value of {page} for the first result page")
+    page_step: int = Field(1, ge=1, description="increment of {page} per result page (10 for offset-style engines)")
+    selectors: Selectors
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        if "{query}" not in url:
+            raise ValueError("the URL template must contain {query}")
+        unknown = set(re.findall(r"\{([^{}]*)\}", url)) - {"query", "page"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {{query}}, {{page}}")
+        return url
+
+
+Target = Annotated[Union[SiteTarget, SearchTarget], Field(discriminator="type")]
+
+
+class FailurePolicy(Strict):
+    """When a run's failed pages make its figures untrustworthy."""
+
+    partial_ratio: float = Field(0.2, ge=0, le=1, description="failed share at which a run is `partial`")
+    failed_ratio: float = Field(0.5, ge=0, le=1, description="failed share at which a run is `failed`")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FailurePolicy":
+        if self.partial_ratio > self.failed_ratio:
+            raise ValueError("partial_ratio must not exceed failed_ratio")
+        return self
+
+
+class MatchingConfig(Strict):
+    threshold: float = Field(1.0, gt=0, description="score at which a page or result is a hit")
+    snippet_chars: int = Field(160, ge=20, le=2000)
+
+
+class Config(Strict):
+    store: StoreConfig = StoreConfig()
+    rules: Path | None = None
+    allow_private_networks: bool = False
+    allowed_networks: list[str] = Field(default_factory=list, description="CIDRs exempt from the private-network guard")
+    failure: FailurePolicy = FailurePolicy()
+    matching: MatchingConfig = MatchingConfig()
+    targets: list[Target] = Field(default_factory=list)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP network: {value!r}") from None
+        return values
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, targets: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for target in targets:
+            if target.name in seen:
+                raise ValueError(f"two targets are named {target.name!r}")
+            seen.add(target.name)
+        return targets
+
+    def target(self, name: str) -> SiteTarget | SearchTarget:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+    def failure_for(self, target: SiteTarget | SearchTarget) -> FailurePolicy:
+        return target.failure or self.failure
+
+
+TargetBase.model_rebuild()
+SiteTarget.model_rebuild()
+SearchTarget.model_rebuild()
+Config.model_rebuild()
+
+
+class LoadedConfig:
+    """A validated config with the file it came from, paths resolved against its folder."""
+
+    def __init__(self, config: Config, path: Path | None) -> None:
+        self.config = config
+        self.path = path
+        self.base_dir = path.parent if path else Path.cwd()
+
+    def resolve(self, value: Path) -> Path:
+        return value if value.is_absolute() else (self.base_dir / value)
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.config.store.path)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.store_path.parent
+
+    @property
+    def rules_path(self) -> Path | None:
+        return self.resolve(self.config.rules) if self.config.rules else None
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file, turning I/O and syntax errors into one-line ConfigErrors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: {where}invalid YAML: {problem}") from None
+
+
+def load_config(path: Path | str) -> LoadedConfig:
+    """Load and validate a config file; raise ConfigError with file, key path and problem."""
+    path = Path(path)
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping of settings, got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(path, exc) from None
+    return LoadedConfig(config, path.resolve())

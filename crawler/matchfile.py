@@ -1,0 +1,57 @@
+"""`netpatrol match`: match JSON Lines records with the same code the crawl pipelines use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from crawler.errors import UsageError
+from pipelines.extract import visible_text
+from pipelines.matcher import Matcher
+from pipelines.rules import load_rules
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    if str(path) == "-":
+        yield from enumerate(sys.stdin, start=1)
+        return
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            yield from enumerate(handle, start=1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+
+
+def match_record(matcher: Matcher, record: dict[str, Any]) -> dict[str, Any]:
+    title = str(record.get("title") or "")
+    if record.get("text") is not None:
+        text = str(record["text"])
+    elif record.get("html") is not None:
+        html_title, text = visible_text(str(record["html"]))
+        title = title or html_title
+    else:
+        text = ""
+    result = matcher.match(title, text)
+    return {"id": record.get("id"), **result.as_json()}
+
+
+def match_jsonl(path: Path, rules: Path | None, out: IO[str], threshold: float = 1.0) -> int:
+    """Print one JSON line per input line; malformed lines get an `error` line and exit status 1."""
+    matcher = Matcher(load_rules(rules), threshold=threshold)
+    failures = 0
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("expected a JSON object")
+        except ValueError as exc:
+            failures += 1
+            print(f"netpatrol: {path}:{number}: invalid JSON line: {exc}", file=sys.stderr)
+            out.write(json.dumps({"id": None, "line": number, "error": str(exc)}) + "\n")
+            continue
+        out.write(json.dumps(match_record(matcher, record), ensure_ascii=False) + "\n")
+    return 1 if failures else 0

@@ -1,0 +1,74 @@
+"""Crawl a site: fetch start URLs, follow same-host links whose path matches `follow`, match every page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, AsyncIterator, Iterator
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.items import PageItem
+from crawler.spiders.base import PatrolSpider
+from pipelines.urls import canonical_url
+
+
+def _host_key(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    return (parts.hostname or "", parts.port)
+
+
+class SiteSpider(PatrolSpider):
+    name = "site"
+
+    def _setup(self) -> None:
+        target = self.target
+        self.hosts = {_host_key(u) for u in target.start_urls}
+        self.follow = [re.compile(p) for p in target.follow]
+        self.match_urls = [re.compile(p) for p in target.match_urls]
+        self.scheduled: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        self._setup()
+        for url in self.target.start_urls:
+            request = self._request(url)
+            if request is not None:
+                yield request
+
+    def _request(self, url: str) -> Request | None:
+        key = canonical_url(url)
+        if key in self.scheduled or len(self.scheduled) >= self.target.max_pages:
+            return None
+        self.scheduled.add(key)
+        return Request(url, callback=self.parse, errback=self.on_error)
+
+    def should_follow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or _host_key(url) not in self.hosts:
+            return False
+        if not self.follow:
+            return False
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return any(p.search(path) for p in self.follow)
+
+    def should_match(self, url: str) -> bool:
+        if not self.match_urls:
+            return True
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return any(p.search(path) for p in self.match_urls)
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        page = self.usable_html(response)
+        if page is None:
+            return
+        self.count_page()
+        if self.should_match(page.url):
+            yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status)
+        for href in page.css("a::attr(href)").getall():
+            url = urljoin(page.url, href.strip())
+            if self.should_follow(url):
+                request = self._request(url)
+                if request is not None:
+                    yield request

@@ -1,0 +1,32 @@
+"""Match every page and search result against the rule pack; count hits per category."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+
+from crawler.context import config_from, matcher_from_config
+from crawler.items import PageItem, ResultItem
+from pipelines.matcher import Matcher
+
+
+class MatchingPipeline:
+    """Attach a MatchResult to each item. Non-matching items continue (later stages may keep their text)."""
+
+    def __init__(self, matcher: Matcher, crawler: Crawler | None = None) -> None:
+        self.matcher = matcher
+        self.stats = crawler.stats if crawler else None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "MatchingPipeline":
+        return cls(matcher_from_config(config_from(crawler.settings)), crawler)
+
+    async def process_item(self, item: object) -> object:
+        if isinstance(item, (PageItem, ResultItem)):
+            item.match = self.matcher.match(item.title, item.text)
+            if self.stats is not None:
+                self.stats.inc_value(f"netpatrol/match/checked/{item.kind}")
+                if item.match.matched:
+                    self.stats.inc_value(f"netpatrol/match/hits/{item.kind}")
+                    for category in item.match.categories:
+                        self.stats.inc_value(f"netpatrol/match/hits/category/{category}")
+        return item

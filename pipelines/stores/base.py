@@ -1,0 +1,172 @@
+"""The store interface: what every backend (SQLite, Elasticsearch) keeps and answers.
+
+Run state lives here, not in crawler memory, so several crawl workers can later
+share one store. Figures are computed by `crawler.report` from these answers, so
+both backends produce the same report for the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted", "timeout")
+CLEAN_STATUSES = ("completed",)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO-8601 UTC with a Z and fixed microsecond width, so stored strings sort as times."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass
+class Run:
+    """One patrol of one target."""
+
+    id: str
+    target: str
+    kind: str
+    started_at: str
+    rules_version: str
+    status: str = "running"
+    finished_at: str | None = None
+    pages: int = 0
+    errors: int = 0
+    hits: int = 0
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    heartbeat_at: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """The fields of `netpatrol runs --format json` (a contract)."""
+        return {
+            "id": self.id,
+            "target": self.target,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "pages": self.pages,
+            "hits": self.hits,
+            "errors": self.errors,
+            "rules_version": self.rules_version,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Observation:
+    """A matched item seen in a run (a page, or a search result)."""
+
+    run_id: str
+    target: str
+    url: str
+    canonical_url: str
+    domain: str
+    seen_at: str
+    kind: str  # "page" | "result"
+    categories: list[str]
+    rules: list[str]
+    score: float
+    title: str = ""
+    snippet: str = ""
+    query: str | None = None
+    rank: int | None = None
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchTotal:
+    """One query's figures in a run: the engine's own total (context only) and the results seen/matched."""
+
+    run_id: str
+    target: str
+    query: str
+    total: int | None
+    results: int
+    matched: int
+    pages: int
+    recorded_at: str
+
+
+@dataclass
+class HitRow:
+    """One distinct matched item of a run, as the report counts it."""
+
+    run_id: str
+    target: str
+    canonical_url: str
+    domain: str
+    categories: list[str]
+
+
+class Store(ABC):
+    """A place runs, observations and search totals are written to and read from."""
+
+    # --- writing (called by the crawl) ---
+    @abstractmethod
+    def start_run(self, run: Run) -> None: ...
+
+    @abstractmethod
+    def heartbeat(self, run_id: str, pages: int, errors: int, hits: int) -> None: ...
+
+    @abstractmethod
+    def add_observations(self, observations: list[Observation]) -> None:
+        """Idempotent per (run, canonical URL): a replay never double-counts."""
+
+    @abstractmethod
+    def add_search_totals(self, totals: list[SearchTotal]) -> None: ...
+
+    @abstractmethod
+    def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run: ...
+
+    # --- reading (called by commands and reports) ---
+    @abstractmethod
+    def runs(self, target: str | None = None, since: str | None = None, until: str | None = None) -> list[Run]:
+        """Runs ordered by start time; `since`/`until` bound started_at (inclusive)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run | None: ...
+
+    @abstractmethod
+    def hit_rows(self, run_ids: Iterable[str]) -> list[HitRow]: ...
+
+    @abstractmethod
+    def hits(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Matched items of the runs with their first/last seen times (for `netpatrol hits`)."""
+
+    @abstractmethod
+    def search_totals(self, run_ids: Iterable[str]) -> list[SearchTotal]: ...
+
+    def latest_runs(self) -> list[Run]:
+        latest: dict[str, Run] = {}
+        for run in self.runs():
+            latest[run.target] = run
+        return list(latest.values())
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
