@@ -44,6 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             errors = {k.rsplit("/", 1)[-1]: v for k, v in run.stats.items() if k.startswith("netpatrol/fetch/errors/")}
             print(f"netpatrol: run {run.id} is {run.status}: {run.errors} failed fetches against {run.pages} pages"
                   f" {errors}; it is left out of report figures", file=sys.stderr)
+    from crawler.render.summary import browser_notes
+
+    for note in browser_notes(result.runs):
+        print(f"netpatrol: {note}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -62,20 +66,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from crawler.config import load_config
-    from crawler.report import build_report, parse_window
-    from crawler.report_text import print_report
-    from pipelines.stores import open_store
+    from crawler.analytics_cli import report_command
 
-    baseline = parse_window(args.baseline, "baseline")
-    compare = parse_window(args.compare, "compare")
-    with open_store(load_config(args.config)) as store:
-        report = build_report(store, baseline, compare, args.target or None)
-    if args.format == "json":
-        _print_json(report)
-    else:
-        print_report(report, _console())
-    return 0
+    return report_command(args, _console(), _print_json)  # --rematch, --confirmed, --html, --csv live there
 
 
 def cmd_hits(args: argparse.Namespace) -> int:
@@ -134,6 +127,18 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from crawler.config import load_config
+    from crawler.evidence_list import list_evidence, print_evidence
+
+    rows = list_evidence(load_config(args.config), args.url, args.run)
+    if args.format == "json":
+        _print_json(rows)
+    else:
+        print_evidence(args.url, rows, _console())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.demo.run import run_demo
 
@@ -168,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", required=True, metavar="FROM..TO")
     p.add_argument("--target", action="append", metavar="NAME")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    from crawler.analytics_cli import add_report_arguments, register as register_analytics, register_rules
+
+    add_report_arguments(p)
 
     p = add("hits", cmd_hits, "list matched items (default: each target's latest run)")
     p.add_argument("--config", required=True, type=Path)
@@ -184,15 +192,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = rules.add_parser("check", help="validate rule packs and summarize them")
     p.add_argument("path", nargs="?", type=Path)
     p.set_defaults(handler=cmd_rules_check)
+    register_rules(rules)  # `rules precision`
 
     config = sub.add_parser("config", help="config commands").add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
     p = config.add_parser("check", help="validate a config file without running anything")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_config_check)
 
+    p = add("evidence", cmd_evidence, "list the evidence kept for an item (HTML, screenshots) and check its hashes")
+    p.add_argument("url", help="the item's URL (any form of it: it is canonicalized)")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--run", help="only this run")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
     p = add("demo", cmd_demo, "serve the bundled demo site, patrol it twice around a simulated takedown, print the report")
     p.add_argument("--data-dir", default="data/demo")
     p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
+
+    from crawler.es_commands import register as register_es_commands
+
+    register_es_commands(sub)  # `es setup|flush|prune`, `kibana import`
+    register_analytics(sub)  # `verify`, `triage`
     return parser
 
 

@@ -28,7 +28,8 @@ class StoreConfig(Strict):
     backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     path: Path = Path("data/netpatrol.db")
     url: str | None = None
-    index_prefix: str = "netpatrol"
+    index_prefix: str = Field("netpatrol", pattern=r"^[a-z0-9][a-z0-9_.-]{0,60}$",
+                              description="prefix of every index: lowercase letters, digits, _ . -")
     api_key: str | None = None
     api_key_env: str | None = None
     username: str | None = None
@@ -66,11 +67,59 @@ def _check_regexes(values: list[str]) -> list[str]:
     return values
 
 
+_PLAYWRIGHT_ENGINES = ("text=", "xpath=", "css=", "id=", "role=", "data-testid=", "//", "internal:")
+
+
+def _check_page_selector(value: str | None) -> str | None:
+    """A Playwright selector: CSS (Playwright's pseudo-classes such as :has-text() allowed) or engine=..."""
+    if value is None:
+        return value
+    if not value.strip():
+        raise ValueError("empty selector")
+    if value.startswith(_PLAYWRIGHT_ENGINES):
+        return value
+    from cssselect import parse  # type: ignore[import-untyped]
+    from cssselect.parser import SelectorError  # type: ignore[import-untyped]
+
+    try:
+        parse(value)
+    except SelectorError as exc:
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
+class PageActions(Strict):
+    """What to do on a rendered page before its text is read (in this order)."""
+
+    wait_for: str | None = Field(None, description="selector to wait for (its absence is counted, not fatal)")
+    scroll: int = Field(0, ge=0, le=500, description="scroll to the bottom this many times (infinite scroll)")
+    click: str | None = Field(None, description="selector of a 'load more' button, clicked while it is there")
+    click_times: int = Field(5, ge=1, le=500, description="clicks at most")
+    timeout: float | None = Field(None, gt=0, le=600, description="seconds a rendered page may take (default browser.timeout)")
+
+    _selectors = field_validator("wait_for", "click")(_check_page_selector)
+
+
 class TargetBase(Strict):
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     politeness: Politeness = Politeness()
     robots: Literal["obey", "ignore"] = "obey"
     failure: "FailurePolicy | None" = None
+    render: Literal["never", "always", "auto"] = Field(
+        "auto", description="render pages in Chromium: never, always, or auto (JavaScript shells only)"
+    )
+    render_urls: list[str] = Field(default_factory=list, description="regexes on path+query: always render these")
+    actions: PageActions | None = None
+
+    _re_render = field_validator("render_urls")(_check_regexes)
+
+    @model_validator(mode="after")
+    def _render_consistent(self) -> "TargetBase":
+        if self.render == "never" and self.render_urls:
+            raise ValueError("render_urls needs rendering, but render is 'never' (use auto or always)")
+        if self.render == "never" and self.actions is not None:
+            raise ValueError("actions run on rendered pages only, but render is 'never' (use auto or always)")
+        return self
 
 
 class SiteTarget(TargetBase):
@@ -163,14 +212,62 @@ class MatchingConfig(Strict):
     snippet_chars: int = Field(160, ge=20, le=2000)
 
 
+class BrowserConfig(Strict):
+    """The Chromium that renders JavaScript pages (see crawler.render.browser for how it is found)."""
+
+    executable_path: Path | None = Field(None, description="Chromium binary; else $NETPATROL_CHROMIUM, else /usr/bin/chromium")
+    max_pages: int = Field(4, ge=1, le=64, description="pages open at once per target")
+    timeout: float = Field(30.0, gt=0, le=600, description="seconds a rendered page may take, actions included")
+    block_resources: list[Literal["image", "media", "font", "stylesheet", "texttrack", "manifest", "other"]] = Field(
+        default_factory=lambda: ["image", "media", "font"],
+        description="resource types not loaded (they are loaded when a hit's screenshot is taken)",
+    )
+    screenshots: bool = Field(True, description="full-page PNG of every hit on a rendered page")
+    recycle_after: int = Field(200, ge=1, description="pages per browser context before a fresh one is used")
+    js_heap_mb: int = Field(256, ge=32, le=8192, description="JavaScript heap limit per page (memory eaters crash alone)")
+
+
+class AnalyticsConfig(Strict):
+    """What the decline report keeps and how strict it is (crawler.analytics)."""
+
+    keep_text: bool = Field(True, description="keep every page's and result's text, compressed, for `report --rematch`")
+    text_retention_days: int | None = Field(365, ge=1, description="drop kept text of runs older than this (null: never)")
+    coverage_tolerance: float = Field(0.2, ge=0, le=10, description="share by which pages per run may differ between windows")
+    top_n: int = Field(10, ge=1, le=1000, description="search headline: matched results among the top N of each query")
+    league_size: int = Field(20, ge=1, le=10000, description="domains listed in the report's league table")
+
+
+class AlertsConfig(Strict):
+    """Spike and failure alerts, POSTed as JSON to a webhook when a run finishes (crawler.extensions.alerts)."""
+
+    webhook: str
+    token_env: str | None = Field(None, description="environment variable holding a bearer token for the webhook")
+    spike_factor: float = Field(2.0, gt=1, le=1000, description="alert when a run's hits exceed factor x the trailing mean")
+    trailing_runs: int = Field(5, ge=1, le=1000, description="previous clean runs of the target the mean is taken over")
+    min_hits: int = Field(1, ge=1, description="no spike alert for fewer hits than this")
+    failed_runs: int = Field(3, ge=1, le=1000, description="alert when this many runs of a target in a row failed")
+    retries: int = Field(3, ge=0, le=10, description="extra attempts when the webhook fails")
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds per webhook attempt")
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        return url
+
+
 class Config(Strict):
     store: StoreConfig = StoreConfig()
+    browser: BrowserConfig = BrowserConfig()
     rules: Path | None = None
     allow_private_networks: bool = False
     allowed_networks: list[str] = Field(default_factory=list, description="CIDRs exempt from the private-network guard")
     failure: FailurePolicy = FailurePolicy()
     matching: MatchingConfig = MatchingConfig()
     targets: list[Target] = Field(default_factory=list)
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    alerts: AlertsConfig | None = None
 
     @field_validator("allowed_networks")
     @classmethod

@@ -4,6 +4,11 @@ hits of a window = for each target, the mean number of distinct matched items pe
 clean run of that target in the window, summed over targets — so windows with
 different numbers of runs compare fairly. Runs that were not clean (partial,
 failed, interrupted, timeout, still running) are left out and counted.
+
+Beside the foundation's figures the report carries their denominators (pages, hit
+rates, a coverage flag), the search headline (matched among the top N), what became
+of the baseline's hits (`netpatrol verify`), the domain league table, the rule-set
+versions (and `--rematch`), and the per-run series the charts draw.
 """
 
 from __future__ import annotations
@@ -14,8 +19,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
+from crawler.analytics import coverage
+from crawler.analytics.coverage import change_pct, rounded
+from crawler.analytics.items import build_timeline, cleaned_up, league_table
+from crawler.analytics.loader import Filters, WindowData, load_window
+from crawler.analytics.search import search_headline
+from crawler.analytics.series import removal_series, run_series, search_series
 from crawler.errors import UsageError
-from pipelines.stores.base import CLEAN_STATUSES, HitRow, Run, Store, iso
+from pipelines.matcher import Matcher
+from pipelines.stores.base import Store, iso
 
 
 @dataclass(frozen=True)
@@ -59,107 +71,142 @@ def parse_window(text: str, name: str) -> Window:
     return Window(start, end, text)
 
 
-def change_pct(baseline: float, compare: float) -> float | None:
-    if baseline == 0:
-        return None
-    return (compare - baseline) / baseline * 100.0
+@dataclass(frozen=True)
+class ReportOptions:
+    """How the report counts: see `analytics:` in the config and `report --rematch/--confirmed`."""
+
+    rematch_with: Matcher | None = None  # today's matcher, to count stale windows again (--rematch)
+    current_rules_version: str | None = None
+    confirmed_only: bool = False
+    top_n: int = 10
+    coverage_tolerance: float = 0.2
+    league_size: int = 20
 
 
-def _mean_per_target(
-    runs: list[Run], rows: list[HitRow], key: Any
-) -> dict[str, float]:
-    """For each breakdown value: sum over targets of (distinct items with that value per run, averaged over the target's runs)."""
-    runs_per_target: dict[str, int] = defaultdict(int)
-    for run in runs:
-        runs_per_target[run.target] += 1
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        for value in key(row):
-            counts[(row.target, value)] += 1
-    out: dict[str, float] = defaultdict(float)
-    for (target, value), count in counts.items():
-        out[value] += count / runs_per_target[target]
-    return dict(out)
-
-
-@dataclass
-class WindowFigures:
-    window: Window
-    runs: list[Run]
-    excluded: list[Run]
-    rows: list[HitRow]
-
-    @property
-    def hits(self) -> float:
-        return sum(_mean_per_target(self.runs, self.rows, lambda r: ["all"]).values())
-
-    def by(self, key: Any) -> dict[str, float]:
-        return _mean_per_target(self.runs, self.rows, key)
-
-    def summary(self) -> dict[str, Any]:
-        start, end = self.window.bounds()
-        excluded_by_status: dict[str, int] = defaultdict(int)
-        for run in self.excluded:
-            excluded_by_status[run.status] += 1
-        return {
-            "from": start,
-            "to": end,
-            "runs": len(self.runs),
-            "pages": sum(r.pages for r in self.runs),
-            "hits": self.hits,
-            "excluded_runs": len(self.excluded),
-            "excluded_by_status": dict(sorted(excluded_by_status.items())),
-        }
-
-
-def window_figures(store: Store, window: Window, targets: Iterable[str] | None = None) -> WindowFigures:
+def _summary(data: WindowData, window: Window) -> dict[str, Any]:
     start, end = window.bounds()
-    wanted = set(targets) if targets else None
-    all_runs = [r for r in store.runs(since=start, until=end) if wanted is None or r.target in wanted]
-    clean = [r for r in all_runs if r.status in CLEAN_STATUSES]
-    excluded = [r for r in all_runs if r.status not in CLEAN_STATUSES]
-    rows = store.hit_rows([r.id for r in clean]) if clean else []
-    # Each (run, item) once, whatever the store returned.
-    unique = {(r.run_id, r.canonical_url): r for r in rows}
-    return WindowFigures(window, clean, excluded, list(unique.values()))
-
-
-def _breakdown(base: dict[str, float], comp: dict[str, float]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for key in sorted(set(base) | set(comp)):
-        b, c = base.get(key, 0.0), comp.get(key, 0.0)
-        out[key] = {"baseline": b, "compare": c, "change_pct": change_pct(b, c)}
-    return out
-
-
-def build_report(store: Store, baseline: Window, compare: Window, targets: Iterable[str] | None = None) -> dict[str, Any]:
-    """The report as the JSON contract describes it (plus counts of left-out runs)."""
-    target_list = list(targets) if targets else None
-    base = window_figures(store, baseline, target_list)
-    comp = window_figures(store, compare, target_list)
-    base_summary, comp_summary = base.summary(), comp.summary()
+    excluded_by_status: dict[str, int] = defaultdict(int)
+    for run in data.excluded:
+        excluded_by_status[run.status] += 1
+    hits = coverage.hits(data)
+    pages = coverage.pages_per_run(data)
     return {
-        "baseline": base_summary,
-        "compare": comp_summary,
-        "change_pct": change_pct(base_summary["hits"], comp_summary["hits"]),
-        "by_category": _breakdown(base.by(lambda r: r.categories), comp.by(lambda r: r.categories)),
-        "by_target": _breakdown(base.by(lambda r: [r.target]), comp.by(lambda r: [r.target])),
-        "by_domain": _breakdown(base.by(lambda r: [r.domain]), comp.by(lambda r: [r.domain])),
-        "warnings": _warnings(base, comp),
+        "from": start,
+        "to": end,
+        "runs": len(data.runs),
+        "pages": sum(r.pages for r in data.runs),
+        "hits": hits,
+        "excluded_runs": len(data.excluded),
+        "excluded_by_status": dict(sorted(excluded_by_status.items())),
+        "pages_per_run": rounded(pages),
+        "rate_per_1000": rounded(coverage.rate_per_1000(hits, pages)),
+        "failed_runs": sum(1 for r in data.excluded if r.status in ("failed", "partial", "timeout")),
+        "interrupted_runs": sum(1 for r in data.excluded if r.status == "interrupted"),
+        "rules_versions": sorted({r.rules_version for r in data.runs}),
     }
 
 
-def _warnings(base: WindowFigures, comp: WindowFigures) -> list[str]:
+def build_report(
+    store: Store,
+    baseline: Window,
+    compare: Window,
+    targets: Iterable[str] | None = None,
+    options: ReportOptions | None = None,
+) -> dict[str, Any]:
+    """The report as the JSON contract describes it, extended with the analytics figures."""
+    options = options or ReportOptions()
+    wanted = set(targets) if targets else None
+    filters = Filters(
+        rematch_with=options.rematch_with,
+        confirmed=store.verdicts() if options.confirmed_only else None,
+    )
+    base = load_window(store, *baseline.bounds(), wanted, filters)
+    comp = load_window(store, *compare.bounds(), wanted, filters)
+    base_summary, comp_summary = _summary(base, baseline), _summary(comp, compare)
+    tolerance = options.coverage_tolerance
+    parts = coverage.breakdowns(base, comp, tolerance)
+    timeline, items = build_timeline(store, base, comp, wanted)
+    b_pages, c_pages = coverage.pages_per_run(base), coverage.pages_per_run(comp)
+    b_rate, c_rate = base_summary["rate_per_1000"], comp_summary["rate_per_1000"]
+    report: dict[str, Any] = {
+        "baseline": base_summary,
+        "compare": comp_summary,
+        "change_pct": change_pct(base_summary["hits"], comp_summary["hits"]),
+        "by_category": parts["by_category"],
+        "by_target": parts["by_target"],
+        "by_domain": parts["by_domain"],
+        "by_rule": parts["by_rule"],
+        "by_query": parts["by_query"],
+        "coverage": {
+            "baseline": rounded(b_pages),
+            "compare": rounded(c_pages),
+            "change_pct": rounded(change_pct(b_pages, c_pages)),
+            "changed": coverage.coverage_changed(b_pages, c_pages, tolerance),
+            "tolerance": tolerance,
+            "rate_change_pct": rounded(change_pct(b_rate, c_rate)) if b_rate is not None and c_rate is not None else None,
+        },
+        "search": search_headline(base, comp, options.top_n),
+        "cleaned_up": cleaned_up(base, comp, timeline, items),
+        "domains": league_table(base, comp, parts["by_domain"], timeline, options.league_size),
+        "rules": {
+            "current": options.current_rules_version,
+            "baseline": base_summary["rules_versions"],
+            "compare": comp_summary["rules_versions"],
+            "differ": _versions_differ(base, comp),
+            "rematch": options.rematch_with is not None,
+            "rematched_runs": sorted(base.rematched + comp.rematched),
+            "not_rematched_runs": sorted(base.not_rematched + comp.not_rematched),
+        },
+        "confirmed_only": options.confirmed_only,
+        "series": {
+            "runs": run_series(base, comp, options.top_n),
+            "search": search_series(base, comp, options.top_n),
+            "removal": removal_series(timeline, min(base.start, comp.start), max(base.end, comp.end)),
+        },
+    }
+    report["warnings"] = _warnings(base, comp, baseline, compare, report)
+    return report
+
+
+def _versions_differ(base: WindowData, comp: WindowData) -> bool:
+    """Do the windows' clean runs (after any rematch) use different rule-set versions?"""
+    rematched = set(base.rematched + comp.rematched)
+    b = {"rematched" if r.id in rematched else r.rules_version for r in base.runs}
+    c = {"rematched" if r.id in rematched else r.rules_version for r in comp.runs}
+    return bool(b and c and b != c)
+
+
+def _warnings(base: WindowData, comp: WindowData, baseline: Window, compare: Window, report: dict[str, Any]) -> list[str]:
     warnings = []
-    for name, figures in (("baseline", base), ("compare", comp)):
-        if not figures.runs:
+    for name, data in (("baseline", base), ("compare", comp)):
+        if not data.runs:
             warnings.append(f"the {name} window has no clean runs: its hits are 0 by absence, not by measurement")
-        if figures.excluded:
-            warnings.append(f"{len(figures.excluded)} run(s) of the {name} window were left out (not clean)")
-    if base.window.start <= comp.window.end and comp.window.start <= base.window.end:
+        if data.excluded:
+            warnings.append(f"{len(data.excluded)} run(s) of the {name} window were left out (not clean)")
+    base_targets, comp_targets = set(base.runs_per_target()), set(comp.runs_per_target())
+    if base.runs and comp.runs:
+        for target in sorted(base_targets - comp_targets):
+            warnings.append(f"target {target} has clean runs in the baseline window but none in the compare window:"
+                            " its drop is missing coverage, not a decline")
+        for target in sorted(comp_targets - base_targets):
+            warnings.append(f"target {target} has clean runs in the compare window but none in the baseline window")
+    if baseline.start <= compare.end and compare.start <= baseline.end:
         warnings.append("the baseline and compare windows overlap")
-    base_versions = {r.rules_version for r in base.runs}
-    comp_versions = {r.rules_version for r in comp.runs}
-    if base_versions and comp_versions and base_versions != comp_versions:
-        warnings.append("the windows were matched with different rule versions; counts may not be comparable")
+    cov = report["coverage"]
+    if cov["changed"] and base.runs and comp.runs:
+        warnings.append(
+            f"coverage changed: pages per run went from {cov['baseline']:g} to {cov['compare']:g}"
+            f" (beyond ±{cov['tolerance'] * 100:g}%); compare hit rates per 1,000 pages, not raw hits"
+        )
+    rules = report["rules"]
+    if rules["differ"]:
+        hint = "" if rules["rematch"] else "; `report --rematch` counts both with the current rules"
+        warnings.append(f"the windows were matched with different rule versions; counts may not be comparable{hint}")
+    if rules["not_rematched_runs"]:
+        warnings.append(f"{len(rules['not_rematched_runs'])} run(s) could not be re-matched (their text is no longer kept)"
+                        " and keep their original hits")
+    clean = report["cleaned_up"]
+    if clean["baseline_items"] and clean["unchecked"] == clean["baseline_items"]:
+        warnings.append("no baseline hit was verified by the end of the compare window: run `netpatrol verify`"
+                        " to count removals")
     return warnings

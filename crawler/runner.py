@@ -17,6 +17,7 @@ from crawler.config import LoadedConfig, SearchTarget, SiteTarget
 from crawler.errors import UsageError
 from crawler.extensions import progress
 from crawler.netguard import AddressRefused, NetworkPolicy
+from crawler.render.browser import find_browser, render_settings
 from crawler.spiders.search import SearchSpider
 from crawler.spiders.site import SiteSpider
 from pipelines.stores.base import Run
@@ -121,10 +122,14 @@ def run_round(
         base.set(key, value, priority="cmdline")
     process = AsyncCrawlerProcess(base)
     crawlers: list[Crawler] = []
+    browser = find_browser(loaded.config.browser, loaded)
     for target in runnable:
         run_id = new_run_id(target.name)
         spider_cls = SiteSpider if isinstance(target, SiteTarget) else SearchSpider
-        crawler = Crawler(spider_cls, target_settings(base, target, run_id))
+        settings = target_settings(base, target, run_id)
+        for key, value in render_settings(loaded, target, browser).items():
+            settings.set(key, value, priority="spider")
+        crawler = Crawler(spider_cls, settings)
         crawlers.append(crawler)
         process.crawl(crawler)
     if crawlers:

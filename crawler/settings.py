@@ -39,18 +39,25 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     # Runs before robots.txt (100) and on every redirect hop, since redirected requests re-enter the chain.
     "crawler.middlewares.private_network.PrivateNetworkGuard": 50,
+    # After decompression (590) and redirects (600) on the way back: JavaScript shells are re-requested rendered.
+    "crawler.middlewares.rendering.RenderRouter": 580,
 }
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.matching.MatchingPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.evidence.EvidencePipeline": 350,
     "pipelines.storage.StoragePipeline": 400,
+    # Every examined page/result with its compressed text: coverage, top-N search figures, `report --rematch`.
+    "pipelines.archive.DocumentArchivePipeline": 450,
 }
 
 EXTENSIONS = {
     "crawler.extensions.run_recorder.RunRecorder": 100,
     "crawler.extensions.progress.Progress": 200,
+    # After the run recorder (its spider_closed has written the run's final status).
+    "crawler.extensions.alerts.SpikeAlerts": 300,
 }
 
 # netpatrol's own settings (the runner fills these per target).
@@ -63,3 +70,27 @@ NETPATROL_HEARTBEAT_SECONDS = 10.0
 NETPATROL_STORE_BATCH = 200  # observations written per transaction
 NETPATROL_PROGRESS = "auto"  # auto | bar | log | off
 NETPATROL_PROGRESS_LOG_SECONDS = 10.0
+NETPATROL_ARCHIVE_BATCH = 500  # examined documents written per transaction (pipelines.archive)
+NETPATROL_ALERT_BACKOFF = 1.0  # seconds before the first webhook retry; doubled on each further one
+NETPATROL_VERIFY_BATCH = 25  # item checks written per transaction by `netpatrol verify`
+
+# Rendering JavaScript pages (crawler.render; the runner fills these per target from the config).
+NETPATROL_RENDER_MODE = "never"  # never | always | auto (the target's `render`)
+NETPATROL_BROWSER_PATH = None  # the Chromium binary, None when none was found
+NETPATROL_BROWSER_PROBLEM = None  # why no browser was found (for the run summary)
+NETPATROL_RENDER_TIMEOUT = 30.0  # seconds a rendered page may take, actions included
+NETPATROL_RENDER_BLOCK = ["image", "media", "font"]  # resource types not loaded unless a screenshot is taken
+NETPATROL_RENDER_SCREENSHOTS = True  # full-page PNG of every hit on a rendered page
+NETPATROL_RENDER_RECYCLE_PAGES = 200  # pages per browser context before a fresh context is used
+NETPATROL_RENDER_MAX_NAVIGATIONS = 10  # main-frame navigations a page may make (script redirect loops)
+NETPATROL_RENDER_SCREENSHOT_MAX_HEIGHT = 16000  # pixels; taller pages are cut
+NETPATROL_RENDER_CLOSE_TIMEOUT = 10.0  # seconds to close a page before its context is closed instead
+
+# Evidence of hits: gzip HTML of every hit, PNG of hits on rendered pages (pipelines.evidence).
+NETPATROL_EVIDENCE_DIR = None  # default: <data dir>/evidence; one folder per run
+
+# Elasticsearch store (pipelines/stores/elasticsearch.py).
+NETPATROL_ES_REQUEST_TIMEOUT = 10.0  # seconds per request to the cluster
+NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries on a connection error, before the spool takes over
+NETPATROL_ES_BULK_DOCS = 1000  # documents per bulk request (spooled writes are grouped up to this)
+NETPATROL_ES_CLOSE_TIMEOUT = 60.0  # seconds a finishing crawl waits for the cluster before leaving writes in the spool

@@ -1,31 +1,83 @@
 """Text normalization applied identically to rule terms and to crawled text.
 
-Sellers evade keyword lists with full-width letters, zero-width characters,
-traditional characters and separators between Chinese characters ('赌 博',
-'代-开-发-票'). Every step here is a C-level pass (unicodedata, str.translate,
-OpenCC, re) so normalizing a page costs far less than fetching it.
+Sellers evade keyword lists with full-width letters, zero-width characters, traditional
+characters, separators ('赌 博', '代-开-发-票', 'c.a.s.i.n.o'), look-alike digits
+('c4sino') and contact-word variants ('V信', '薇信'). Each text gets two forms:
+
+* the *plain* form, for regexes: NFKC (letters and digits), case folding, invisible
+  characters removed, simplified Chinese (OpenCC t2s), contact words folded ('V信' → '微信').
+  It keeps the length of the original except where a character expands or vanishes.
+* the *key* form, for terms: the plain form with whitespace collapsed, 1–3 separator
+  characters removed next to Chinese characters and inside Latin words, spaced-out
+  letters joined, and look-alike digits inside Latin words mapped (4→a, 0→o, 1→i, 3→e,
+  5→s, 7→t, $→s, @→a).
+
+Every step is a C-level pass (re, str methods, OpenCC); the map from key-form offsets
+back to the original text is built lazily, only for pages whose matches are shown.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from typing import Callable
 
 import opencc
 
-# Zero-width and invisible format characters used to split keywords.
-_INVISIBLE = dict.fromkeys(
-    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF, 0x00AD, 0x180E, 0x034F]
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A))
-    + [c for c in range(0x00, 0x20) if c not in (0x09, 0x0A, 0x0D)]
-    + [0x7F]
+from pipelines.unicode_tables import INVISIBLE_RANGES, SURROGATES, char_class, tables
+
+CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_UNSTABLE, _COMPOSING = tables()
+
+
+def _bmp_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Character class of the BMP ranges plus every astral character: sre tests BMP-only
+    classes with a fast table, but walks long range lists (8 MB/s) once astral ranges appear."""
+    bmp = tuple((low, min(high, 0xFFFF)) for low, high in ranges if low <= 0xFFFF)
+    return f"[{char_class(bmp)}\\U00010000-\\U0010ffff]"
+
+
+_U, _M = _bmp_class(_UNSTABLE), _bmp_class(_COMPOSING)
+_FOLD_RUN = re.compile(f"{_U}+")
+_HAS_COMPOSING = re.compile(_M)
+# Slower, exact: a combining mark composes with the character before it ('e' + U+0301 -> 'é').
+_FOLD_RUN_COMPOSING = re.compile(f"(?:.(?={_M}))?{_U}+", re.S)
+_DELETE: dict[int, int | None] = {cp: None for low, high in INVISIBLE_RANGES for cp in range(low, high + 1)}
+_DELETE.update({cp: 0xFFFD for cp in range(SURROGATES[0], SURROGATES[1] + 1)})
+
+# Contact-word variants sellers write for 微信 (WeChat) and QQ; each keeps the length.
+CONTACT_VARIANTS = {"威信": "微信", "薇信": "微信", "徽信": "微信", "危信": "微信", "卫星": "微信", "扣扣": "qq"}
+_CONTACT_LATIN = re.compile(r"[vw](?<![a-z0-9].)(?:x|信)(?![a-z0-9])", re.S)
+
+_WHITESPACE = re.compile(r"[^\S ]\s*| \s+")
+# Separator characters: space, ASCII punctuation, symbols, arrows, shapes, emoji. Standard Chinese
+# punctuation (，。！？：；（）、“”…) is left out: it separates sentences, not a split keyword,
+# and leaving it out keeps these passes fast on Chinese text.
+_PUNCT = (
+    "\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e\\xa1-\\xbf\\xd7\\xf7\\u2010-\\u2017\\u201a\\u201b\\u201e-\\u2025"
+    "\\u2027-\\u205e\\u2190-\\u2bff\\u30fb\\uff02-\\uff07\\uff0a\\uff0b\\uff0d-\\uff0f\\uff1c-\\uff1e\\uff20"
+    "\\uff3b-\\uff40\\uff5b-\\uff65\\U0001f000-\\U0001faff"
 )
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# Up to three separator characters (spaces, punctuation, symbols, emoji) between two CJK characters.
-_CJK_SEPARATORS = re.compile(rf"(?<=[{_CJK}])[^\w{_CJK}]{{1,3}}(?=[{_CJK}])")
-_SPACES = re.compile(r"[ \t\r\f\v\u3000]+")
+_SEP, _WORD, _C, _P = f"[ {_PUNCT}]", r"[^\W_]", f"[{CJK}]", f"[{_PUNCT}]"
+# 1-3 separators with a Chinese character on one side and a letter, digit or Chinese character on the other.
+_CJK_SEPARATORS = re.compile(f"{_SEP}(?:(?<={_C}.){_SEP}{{0,2}}(?={_WORD})|(?<={_WORD}.){_SEP}{{0,2}}(?={_C}))", re.S)
+# 1-3 punctuation/symbol characters inside a Latin word: 'ca-si-no', 'v*agra', 'online-casino'.
+_LATIN_PUNCT = re.compile(f"{_P}(?<=[a-z0-9].){_P}{{0,2}}(?=[a-z0-9])", re.S)
+# Three or more single letters/digits spaced out: 'c a s i n o', 'v . i . a'.
+_SPACED_HINT = re.compile(f"{_SEP}[a-z0-9]{_SEP}{{1,3}}[a-z0-9]{_SEP}{{1,3}}[a-z0-9](?![a-z0-9])")
+_SPACED = re.compile(f"(?<![a-z0-9])[a-z0-9](?:{_SEP}{{1,3}}[a-z0-9](?![a-z0-9])){{2,}}")
+_SPACED_SEPS = re.compile(f"{_SEP}+")
+_LEET_SYMBOL = re.compile(r"\$(?<![a-z0-9].)(?=[a-z]{2})|[$@](?<=[a-z].)(?=[a-z])", re.S)
+_LEET_DIGIT = re.compile(
+    r"[013457](?<=[a-z].)[013457]?(?=[a-z])"  # inside a word: c4sino, c0c41ne
+    r"|[013457](?<=[a-z]{2}.)(?![a-z0-9])"  # at its end: casin0
+    r"|[013457](?<![a-z0-9].)(?=[a-z]{2})",  # at its start: 4dult
+    re.S,
+)
+_LEET = str.maketrans({"4": "a", "0": "o", "1": "i", "3": "e", "5": "s", "7": "t", "$": "s", "@": "a"})
+_LATIN_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 @lru_cache(maxsize=1)
@@ -33,14 +85,217 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=65536)
+def _t2s_char(ch: str) -> str:
+    converted = _t2s().convert(ch)
+    return converted if len(converted) == 1 else ch
+
+
+Edit = tuple[int, int, int]  # (input start, input end, output length)
+
+
+class _Step:
+    """One length-changing pass: its edits, or how to find them again in its input when asked."""
+
+    __slots__ = ("source", "finder", "edits", "_arrays")
+
+    def __init__(self, source: str | None, finder: Callable[[str], list[Edit]] | None, edits: list[Edit] | None = None):
+        self.source = source
+        self.finder = finder
+        self.edits = edits
+        self._arrays: tuple[list[int], list[int], list[int], list[int]] | None = None
+
+    def arrays(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        if self._arrays is None:
+            edits = self.edits if self.edits is not None else self.finder(self.source)  # type: ignore[misc,arg-type]
+            in_s, in_e, out_s, out_e = [], [], [], []
+            shift = 0
+            for start, end, out_len in edits:
+                in_s.append(start)
+                in_e.append(end)
+                out_s.append(start + shift)
+                shift += out_len - (end - start)
+                out_e.append(end + shift)
+            self._arrays = (in_s, in_e, out_s, out_e)
+        return self._arrays
+
+    def back(self, q: int, side: str) -> int:
+        """Map an output offset to the input: `start` sides skip deleted text, `end` sides stop before it."""
+        in_s, in_e, out_s, out_e = self.arrays()
+        if side == "start":
+            i = bisect_right(out_s, q) - 1
+            if i < 0:
+                return q
+            if out_e[i] > out_s[i] and q < out_e[i]:
+                return in_s[i]
+            return q - out_e[i] + in_e[i]
+        i = bisect_left(out_s, q) - 1
+        if i < 0:
+            return q
+        if q <= out_e[i]:
+            return in_e[i]
+        return q - out_e[i] + in_e[i]
+
+    def forward(self, p: int) -> int:
+        """Map an input offset to the output (for positions the step itself reports)."""
+        in_s, in_e, out_s, out_e = self.arrays()
+        i = bisect_right(in_s, p) - 1
+        if i < 0:
+            return p
+        if p < in_e[i]:
+            return out_s[i]
+        return p - in_e[i] + out_e[i]
+
+
+def _finder(pattern: re.Pattern[str], out_len: int) -> Callable[[str], list[Edit]]:
+    return lambda source: [(m.start(), m.end(), out_len) for m in pattern.finditer(source)]
+
+
+def _spaced_edits(source: str) -> list[Edit]:
+    edits: list[Edit] = []
+    for run in _SPACED.finditer(source):
+        base = run.start()
+        edits.extend((base + m.start(), base + m.end(), 0) for m in _SPACED_SEPS.finditer(run.group()))
+    return edits
+
+
+class Normalized:
+    """One text in its plain and key forms, with lazy offset maps back to the original."""
+
+    __slots__ = ("original", "plain", "key", "_to_plain", "_to_key", "_soft", "_key_bytes")
+
+    def __init__(self, original: str, plain: str, key: str, to_plain: list[_Step], to_key: list[_Step],
+                 soft: _Step | None) -> None:
+        self.original = original
+        self.plain = plain
+        self.key = key
+        self._to_plain = to_plain  # steps original -> plain, in order
+        self._to_key = to_key  # steps plain -> key, in order
+        self._soft = soft
+        self._key_bytes: bytes | None = None
+
+    @property
+    def key_bytes(self) -> bytes:
+        if self._key_bytes is None:
+            self._key_bytes = self.key.encode("utf-8")
+        return self._key_bytes
+
+    def plain_to_original(self, start: int, end: int) -> tuple[int, int]:
+        for step in reversed(self._to_plain):
+            start, end = step.back(start, "start"), step.back(end, "end")
+        return start, max(start, end)
+
+    def key_to_plain(self, start: int, end: int) -> tuple[int, int]:
+        for step in reversed(self._to_key):
+            start, end = step.back(start, "start"), step.back(end, "end")
+        return start, max(start, end)
+
+    def key_to_original(self, start: int, end: int) -> tuple[int, int]:
+        return self.plain_to_original(*self.key_to_plain(start, end))
+
+    def soft_boundaries(self) -> set[int]:
+        """Key-form character offsets where a separator inside Latin text was removed ('casino.com')."""
+        if self._soft is None:
+            return set()
+        in_s, _, out_s, _ = self._soft.arrays()
+        return set(out_s)
+
+
+def _fold_unstable(text: str) -> tuple[str, list[Edit]]:
+    edits: list[Edit] = []
+
+    def fold(match: re.Match[str]) -> str:
+        segment = match.group()
+        folded = unicodedata.normalize("NFKC", segment).casefold().translate(_DELETE)
+        if len(folded) != len(segment):
+            edits.append((match.start(), match.end(), len(folded)))
+        return folded
+
+    first = _FOLD_RUN.search(text)
+    if first is None:  # the usual case: nothing to fold
+        return text, edits
+    pattern = _FOLD_RUN_COMPOSING if _HAS_COMPOSING.search(text, max(0, first.start() - 1)) else _FOLD_RUN
+    return pattern.sub(fold, text), edits
+
+
+def _fold_contacts(text: str) -> str:
+    if "信" in text or "星" in text or "扣" in text:
+        for variant, canonical in CONTACT_VARIANTS.items():
+            if variant in text:
+                text = text.replace(variant, canonical)
+    return text
+
+
+def plain_form(text: str) -> tuple[str, list[_Step]]:
+    """NFKC (letters and digits), case-folded, invisibles removed, simplified Chinese, contact words folded."""
+    folded, edits = _fold_unstable(text)
+    steps = [_Step(None, None, edits)] if edits else []
+    folded = folded.casefold()
+    if not folded.isascii():
+        simplified = _t2s().convert(folded)
+        if len(simplified) != len(folded):  # never seen with OpenCC's t2s tables; keep offsets exact anyway
+            simplified = "".join(map(_t2s_char, folded))
+        folded = _fold_contacts(simplified)
+    if "vx" in folded or "wx" in folded or "v信" in folded or "w信" in folded:
+        folded = _CONTACT_LATIN.sub("微信", folded)
+    return folded, steps
+
+
+def key_form(plain: str) -> tuple[str, list[_Step], _Step | None]:
+    """The matching form of plain text (see the module docstring) and the steps that produced it."""
+    steps: list[_Step] = []
+    text, n = _WHITESPACE.subn(" ", plain)
+    if n:
+        steps.append(_Step(plain, _finder(_WHITESPACE, 1)))
+    if not text.isascii():
+        source = text
+        text, n = _CJK_SEPARATORS.subn("", source)
+        if n:
+            steps.append(_Step(source, _finder(_CJK_SEPARATORS, 0)))
+    if "$" in text or "@" in text:
+        text = _LEET_SYMBOL.sub(lambda m: m.group().translate(_LEET), text)
+    if _SPACED_HINT.search(text) or _SPACED.match(text):
+        source = text
+        text, n = _SPACED.subn(lambda m: _SPACED_SEPS.sub("", m.group()), source)
+        if n:
+            steps.append(_Step(source, _spaced_edits))
+    soft = None
+    source = text
+    text, n = _LATIN_PUNCT.subn("", source)
+    if n:
+        soft = _Step(source, _finder(_LATIN_PUNCT, 0))
+        steps.append(soft)
+    text = _LEET_DIGIT.sub(lambda m: m.group().translate(_LEET), text)
+    return text, steps, soft
+
+
+def normalize_text(text: str) -> Normalized:
+    """Both forms of a page field, with the offset maps kept for explanations."""
+    if not text:
+        return Normalized("", "", "", [], [], None)
+    plain, to_plain = plain_form(text)
+    key, to_key, soft = key_form(plain)
+    return Normalized(text, plain, key, to_plain, to_key, soft)
+
+
+@lru_cache(maxsize=200_000)
 def normalize(text: str) -> str:
-    """Return the matching form of `text`: NFKC, case-folded, invisibles removed,
-    simplified Chinese, separators between Chinese characters removed, runs of spaces collapsed."""
+    """The key form of `text`: what rule terms and page text are compared in."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_INVISIBLE).casefold()
-    if not text.isascii():
-        text = _t2s().convert(text)
-        text = _CJK_SEPARATORS.sub("", text)
-    return _SPACES.sub(" ", text)
+    return key_form(plain_form(text)[0])[0]
+
+
+def plain(text: str) -> str:
+    """The plain form of `text` (what regexes see)."""
+    return plain_form(text)[0] if text else ""
+
+
+def is_latin_boundary(data: bytes, index: int, toward: int) -> bool:
+    """True when the byte at `index` does not continue the Latin word or number ending at `index - toward`."""
+    if index < 0 or index >= len(data):
+        return True
+    here, before = data[index], data[index - toward]
+    if here not in _LATIN_ALNUM:
+        return True
+    return (here in b"0123456789") != (before in b"0123456789")

@@ -77,6 +77,7 @@ class StoragePipeline:
                 query=item.query,
                 rank=item.rank,
                 explanation={"terms": match.terms},
+                evidence=list(item.meta.get("evidence", [])),
             )
         )
         if len(self.buffer) >= self.batch:

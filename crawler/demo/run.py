@@ -67,7 +67,7 @@ def takedown(site: DemoSite) -> list[str]:
 
 
 def run_demo(data_dir: Path, progress_mode: str = "auto") -> int:
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)

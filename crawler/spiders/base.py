@@ -6,7 +6,13 @@ import re
 from typing import Any
 
 from scrapy import Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -18,8 +24,9 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from crawler.context import target_from
+from crawler.context import config_from, matcher_from_config, target_from
 from crawler.middlewares.private_network import PrivateAddressBlocked
+from crawler.render.errors import NeedsJavaScript, RenderError
 from pipelines.stores.base import iso, utcnow
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -62,6 +69,28 @@ class PatrolSpider(Spider):
     def now() -> str:
         return iso(utcnow()) or ""
 
+    # --- rendering and evidence ---
+    @property
+    def matcher(self) -> Any:
+        """The run's compiled matcher (the one the matching pipeline uses; compiled once per process)."""
+        return matcher_from_config(config_from(self.crawler.settings))
+
+    def rendered_hit(self, url: str, html: str) -> bool:
+        """Would this rendered page yield a hit? Asked by the browser path to decide on a screenshot."""
+        return False
+
+    def evidence_meta(self, response: Response) -> dict[str, Any]:
+        """What the evidence pipeline keeps of a hit on this response: its HTML, and the screenshot if rendered."""
+        meta = response.meta
+        return {
+            "html_body": response.body,
+            "fetched_at": self.now(),
+            "rendered": bool(meta.get("playwright")),
+            "render_reason": meta.get("netpatrol_render_reason"),
+            "screenshot": meta.get("netpatrol_screenshot"),
+            "screenshot_at": meta.get("netpatrol_screenshot_at"),
+        }
+
     def usable_html(self, response: Response) -> TextResponse | None:
         """Return the response when it is a usable HTML page; otherwise count why not and return None."""
         status = response.status
@@ -96,6 +125,10 @@ class PatrolSpider(Spider):
         if failure.check(PrivateAddressBlocked):
             self.count_error("private_network")
             self.logger.warning("%s", failure.value)
+        elif failure.check(NeedsJavaScript):
+            self.count_error("needs_js")
+        elif failure.check(RenderError):
+            self.count_error(f"render_{failure.value.kind}")
         elif failure.check(IgnoreRequest):
             message = str(failure.value)
             if "robots.txt" in message:
@@ -106,12 +139,14 @@ class PatrolSpider(Spider):
                 self.count_error("ignored")
         elif failure.check(HttpError):
             self.count_error("http")
-        elif failure.check(DNSLookupError):
+        elif failure.check(DNSLookupError, CannotResolveHostError):
             self.count_error("dns")
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             self.count_error("timeout")
-        elif failure.check(ConnectionRefusedError, ConnectError):
+        elif failure.check(ConnectionRefusedError, ConnectError, DownloadConnectionRefusedError):
             self.count_error("connect")
+        elif failure.check(DownloadCancelledError):
+            self.count_error("too_large")
         else:
             name = type(failure.value).__name__
             if "maxsize" in str(failure.value).lower() or name == "CancelledError":

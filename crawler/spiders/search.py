@@ -6,6 +6,7 @@ import re
 from typing import Any, AsyncIterator, Iterator
 from urllib.parse import quote, urljoin
 
+from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response
 
@@ -56,6 +57,15 @@ class SearchSpider(PatrolSpider):
                     dont_filter=True,
                 )
 
+    def rendered_hit(self, url: str, html: str) -> bool:
+        """Is any result on this rendered result page a hit? (Then the page is screenshotted.)"""
+        selectors = self.target.selectors
+        matcher = self.matcher
+        for node in Selector(text=html).css(selectors.result):
+            if matcher.match(_text(node, selectors.title), _text(node, selectors.snippet)).matched:
+                return True
+        return False
+
     def parse(self, response: Response, query: str, page: int) -> Iterator[Any]:
         html = self.usable_html(response)
         if html is None:
@@ -67,6 +77,7 @@ class SearchSpider(PatrolSpider):
         yield SearchPageItem(target=self.target.name, query=query, page=page, total=total, results=len(results))
         # Rank across pages, assuming the engine's fixed page size (that of this page).
         rank_base = (page - 1) * len(results)
+        evidence = self.evidence_meta(html)
         for position, node in enumerate(results, start=1):
             href = (node.css(selectors.url).get() or "").strip()
             if not href:
@@ -80,4 +91,5 @@ class SearchSpider(PatrolSpider):
                 rank=rank_base + position,
                 title=_text(node, selectors.title),
                 text=_text(node, selectors.snippet),
+                meta=dict(evidence),
             )

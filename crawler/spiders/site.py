@@ -11,6 +11,7 @@ from scrapy.http import Response
 
 from crawler.items import PageItem
 from crawler.spiders.base import PatrolSpider
+from pipelines.extract import visible_text
 from pipelines.urls import canonical_url
 
 
@@ -41,7 +42,9 @@ class SiteSpider(PatrolSpider):
         if key in self.scheduled or len(self.scheduled) >= self.target.max_pages:
             return None
         self.scheduled.add(key)
-        return Request(url, callback=self.parse, errback=self.on_error)
+        # The spider dedupes by canonical URL itself; leaving the scheduler's filter out means a redirect
+        # loop runs into REDIRECT_MAX_TIMES and is counted as an error instead of silently vanishing.
+        return Request(url, callback=self.parse, errback=self.on_error, dont_filter=True)
 
     def should_follow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -59,13 +62,20 @@ class SiteSpider(PatrolSpider):
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         return any(p.search(path) for p in self.match_urls)
 
+    def rendered_hit(self, url: str, html: str) -> bool:
+        if not self.should_match(url):
+            return False
+        title, text = visible_text(html)
+        return bool(self.matcher.match(title, text).matched)
+
     def parse(self, response: Response) -> Iterator[Any]:
         page = self.usable_html(response)
         if page is None:
             return
         self.count_page()
         if self.should_match(page.url):
-            yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status)
+            yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status,
+                           meta=self.evidence_meta(page))
         for href in page.css("a::attr(href)").getall():
             url = urljoin(page.url, href.strip())
             if self.should_follow(url):

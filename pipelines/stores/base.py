@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from pipelines.stores.tracking import Document, ItemCheck, TrackedItem, Verdict
+
 RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted", "timeout")
 CLEAN_STATUSES = ("completed",)
 
@@ -73,6 +75,22 @@ class Run:
 
 
 @dataclass
+class Evidence:
+    """A file kept as proof of a hit: the HTML as fetched (gzip) or a full-page screenshot (PNG).
+
+    `sha256` is of the content itself (the HTML before compression, the PNG as written), so
+    anyone holding the file can check it against the recorded hash.
+    """
+
+    kind: str  # "html" | "screenshot"
+    path: str  # relative to the data directory (absolute when kept elsewhere)
+    sha256: str
+    size: int  # bytes of the content (uncompressed HTML, PNG)
+    fetched_at: str  # when the page was fetched / the screenshot taken (ISO-8601 UTC)
+    media_type: str  # "text/html" (stored gzip) | "image/png"
+
+
+@dataclass
 class Observation:
     """A matched item seen in a run (a page, or a search result)."""
 
@@ -91,6 +109,7 @@ class Observation:
     query: str | None = None
     rank: int | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass
@@ -116,6 +135,7 @@ class HitRow:
     canonical_url: str
     domain: str
     categories: list[str]
+    rules: list[str] = field(default_factory=list)
 
 
 class Store(ABC):
@@ -155,6 +175,52 @@ class Store(ABC):
 
     @abstractmethod
     def search_totals(self, run_ids: Iterable[str]) -> list[SearchTotal]: ...
+
+    def evidence(self, canonical_url: str, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Evidence kept for an item (every run, or one): run, target, seen_at, url plus the Evidence fields.
+
+        Backends that keep no evidence yet say so instead of answering "none"."""
+        from crawler.errors import StoreError
+
+        raise StoreError(f"the {type(self).__name__} does not list evidence yet")
+
+    # --- decline analytics (crawler.analytics, `netpatrol verify`, `netpatrol triage`) ---
+    @abstractmethod
+    def add_documents(self, documents: list[Document]) -> None:
+        """Keep every examined page/result of a run; idempotent per `Document.key()`."""
+
+    @abstractmethod
+    def documents(self, run_ids: Iterable[str], with_text: bool = False) -> list[Document]:
+        """Documents of the runs (`text_z` filled only when asked: it is the bulk of the data)."""
+
+    @abstractmethod
+    def prune_document_text(self, before: str) -> int:
+        """Drop the text (not the row) of documents fetched before `before`; return how many."""
+
+    @abstractmethod
+    def items(
+        self,
+        canonical_urls: Iterable[str] | None = None,
+        target: str | None = None,
+        seen_since: str | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> list[TrackedItem]:
+        """Tracked items, filtered; `target` is the target that saw the item last."""
+
+    @abstractmethod
+    def add_checks(self, checks: list[ItemCheck]) -> None:
+        """Append to the items' status history and set their current status."""
+
+    @abstractmethod
+    def item_checks(self, canonical_urls: Iterable[str] | None = None, until: str | None = None) -> list[ItemCheck]:
+        """Status history ordered by time (all items, or these), up to `until` inclusive."""
+
+    @abstractmethod
+    def add_verdicts(self, verdicts: list[Verdict]) -> None: ...
+
+    @abstractmethod
+    def verdicts(self) -> dict[str, Verdict]:
+        """The latest verdict per canonical URL."""
 
     def latest_runs(self) -> list[Run]:
         latest: dict[str, Run] = {}

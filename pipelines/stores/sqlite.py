@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from crawler.errors import StoreError
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, iso, utcnow
+from pipelines.stores.sqlite_tracking import SQLiteTrackingMixin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,6 +78,18 @@ CREATE TABLE IF NOT EXISTS search_totals (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (run_id, query)
 );
+CREATE TABLE IF NOT EXISTS evidence (
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    canonical_url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    PRIMARY KEY (run_id, canonical_url, kind)
+);
+CREATE INDEX IF NOT EXISTS evidence_url ON evidence (canonical_url);
 """
 
 _RUN_COLUMNS = (
@@ -94,7 +107,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteTrackingMixin, Store):
     """Runs, observations, items and search totals in one SQLite database file."""
 
     def __init__(self, path: Path | str) -> None:
@@ -106,6 +119,7 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
+            self._init_tracking()  # documents, item checks, verdicts (crawler.analytics)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the SQLite store: {exc}") from None
 
@@ -186,6 +200,17 @@ class SQLiteStore(Store):
                     "  rules=excluded.rules, title=excluded.title, snippet=excluded.snippet, status='online'",
                     new,
                 )
+                evidence = [
+                    (o.run_id, o.canonical_url, e.kind, e.path, e.sha256, e.size, e.fetched_at, e.media_type)
+                    for o in observations
+                    for e in o.evidence
+                ]
+                if evidence:
+                    self.db.executemany(
+                        "INSERT OR IGNORE INTO evidence (run_id, canonical_url, kind, path, sha256, size, fetched_at,"
+                        " media_type) VALUES (?,?,?,?,?,?,?,?)",
+                        evidence,
+                    )
                 run_ids = {o.run_id for o in observations}
                 for run_id in run_ids:
                     self.db.execute(
@@ -251,11 +276,12 @@ class SQLiteStore(Store):
         out: list[HitRow] = []
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
-            for run_id, target, url, domain, cats in self.db.execute(
-                f"SELECT run_id, target, canonical_url, domain, categories FROM observations WHERE run_id IN ({marks})",
+            for run_id, target, url, domain, cats, rules in self.db.execute(
+                "SELECT run_id, target, canonical_url, domain, categories, rules FROM observations"
+                f" WHERE run_id IN ({marks})",
                 chunk,
             ):
-                out.append(HitRow(run_id, target, url, domain, json.loads(cats)))
+                out.append(HitRow(run_id, target, url, domain, json.loads(cats), json.loads(rules)))
         return out
 
     def hits(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -278,6 +304,20 @@ class SQLiteStore(Store):
                     "explanation": json.loads(expl or "{}"),
                 })
         return out
+
+    def evidence(self, canonical_url: str, run_id: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT e.run_id, o.target, o.url, o.seen_at, e.kind, e.path, e.sha256, e.size, e.fetched_at, e.media_type"
+            " FROM evidence e JOIN observations o ON o.run_id = e.run_id AND o.canonical_url = e.canonical_url"
+            " WHERE e.canonical_url = ?"
+        )
+        params: list[Any] = [canonical_url]
+        if run_id:
+            sql += " AND e.run_id = ?"
+            params.append(run_id)
+        sql += " ORDER BY e.fetched_at, e.kind"
+        keys = ("run_id", "target", "url", "seen_at", "kind", "path", "sha256", "size", "fetched_at", "media_type")
+        return [dict(zip(keys, row)) for row in self.db.execute(sql, params)]
 
     def search_totals(self, run_ids: Iterable[str]) -> list[SearchTotal]:
         ids = list(run_ids)

@@ -1,0 +1,110 @@
+"""Keep every examined page and search result of a run, matched or not, with its text compressed.
+
+The decline report needs more than the hits: pages per domain and results per query
+are its denominators (coverage), results' ranks give the search headline (matched
+among the top N), and the text lets `report --rematch` count an old window again with
+today's rules. Text older than the retention setting is dropped; the rows stay.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from scrapy.crawler import Crawler
+
+from crawler.context import config_from, store_for
+from crawler.items import PageItem, ResultItem
+from pipelines.stores.base import Store, iso, utcnow
+from pipelines.stores.tracking import Document, pack_text
+from pipelines.urls import canonical_url, domain_of
+
+logger = logging.getLogger(__name__)
+
+
+class DocumentArchivePipeline:
+    """Buffer a Document per page/result; write every `batch`, at close, then prune old text."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        target: str,
+        keep_text: bool = True,
+        retention_days: int | None = None,
+        batch: int = 500,
+        crawler: Crawler | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.target = target
+        self.keep_text = keep_text
+        self.retention_days = retention_days
+        self.batch = batch
+        self.crawler = crawler
+        self.buffer: list[Document] = []
+        self.written = 0
+        self.text_bytes = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "DocumentArchivePipeline":
+        settings = crawler.settings
+        analytics = config_from(settings).config.analytics
+        return cls(
+            store_for(crawler),
+            settings.get("NETPATROL_RUN_ID"),
+            settings.get("NETPATROL_TARGET"),
+            analytics.keep_text,
+            analytics.text_retention_days,
+            settings.getint("NETPATROL_ARCHIVE_BATCH", 500),
+            crawler,
+        )
+
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, (PageItem, ResultItem)) or item.match is None:
+            return item
+        match = item.match
+        blob = pack_text(item.title, item.text) if self.keep_text else None
+        if blob is not None:
+            self.text_bytes += len(blob)
+        self.buffer.append(Document(
+            run_id=self.run_id,
+            target=self.target,
+            kind=item.kind,
+            url=item.url,
+            canonical_url=canonical_url(item.url),
+            domain=domain_of(item.url),
+            fetched_at=item.fetched_at,
+            matched=bool(match.matched),
+            categories=list(match.categories) if match.matched else [],
+            rules=list(match.rules) if match.matched else [],
+            query=item.query,
+            rank=item.rank,
+            text_z=blob,
+        ))
+        if len(self.buffer) >= self.batch:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        self.store.add_documents(self.buffer)
+        self.written += len(self.buffer)
+        self.buffer = []
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value("netpatrol/archive/documents", self.written)
+            self.crawler.stats.set_value("netpatrol/archive/text_bytes", self.text_bytes)
+
+    def close_spider(self) -> None:
+        self.flush()
+        if self.retention_days is None:
+            return
+        cutoff = iso(utcnow() - timedelta(days=self.retention_days)) or ""
+        try:
+            pruned = self.store.prune_document_text(cutoff)
+        except Exception as exc:  # pruning is housekeeping: it must never fail a run
+            logger.warning("pruning kept text older than %s days failed: %s", self.retention_days, exc)
+            return
+        if pruned:
+            logger.info("dropped the kept text of %d documents older than %d days", pruned, self.retention_days)

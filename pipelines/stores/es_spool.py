@@ -1,0 +1,209 @@
+"""The durable spool: every Elasticsearch write is appended here first, then applied and acknowledged.
+
+Each store that writes owns one append-only segment file (JSON Lines, one record per
+write) and holds an exclusive `flock` on it while it lives. Beside it, `<segment>.ack`
+holds the byte offset up to which the records have been applied to the cluster,
+replaced atomically after every applied group. So:
+
+* a kill -9 loses nothing that a store method returned from: the record is in the
+  file (the OS keeps it even when the process dies), and at most the group in flight
+  is applied twice — harmless, since every document id is derived from its content's
+  identity (see `es_layout`);
+* a segment whose lock can be taken belongs to no living writer: it is an orphan,
+  replayed in order (oldest segment first, records in file order) from its ack offset,
+  then deleted, by the next run's writer or by `netpatrol es flush`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SUFFIX = ".spool"
+ACK_SUFFIX = ".ack"
+REJECTED_FILE = "rejected.jsonl"
+
+
+def _ack_path(path: Path) -> Path:
+    return path.with_name(path.name + ACK_SUFFIX)
+
+
+def read_ack(path: Path) -> int:
+    try:
+        return int(_ack_path(path).read_text(encoding="ascii").strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def write_ack(path: Path, offset: int) -> None:
+    ack = _ack_path(path)
+    tmp = ack.with_name(ack.name + ".tmp")
+    tmp.write_text(str(offset), encoding="ascii")
+    os.replace(tmp, ack)
+
+
+def remove_segment(path: Path) -> None:
+    for p in (_ack_path(path), path):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+@dataclass
+class Record:
+    """One spooled write and the byte offset just after it."""
+
+    end: int
+    data: dict[str, Any]
+
+
+class SegmentReader:
+    """Reads complete records of a segment from its acknowledged offset on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = read_ack(path)
+        self._fh = open(path, "rb")  # noqa: SIM115 - kept open while tailing
+        self._fh.seek(self.offset)
+        self._pos = self.offset
+        self.corrupt: list[str] = []
+        self.acked_records = 0  # records applied through this reader
+
+    def read(self, max_records: int, max_docs: int) -> list[Record]:
+        """Up to `max_records` complete records (stopping once `max_docs` documents are gathered)."""
+        records: list[Record] = []
+        docs = 0
+        while len(records) < max_records and docs < max_docs:
+            line = self._fh.readline()
+            if not line:
+                break
+            if not line.endswith(b"\n"):  # a write still in progress, or torn by a crash: not acknowledged to anyone
+                self._fh.seek(self._pos)
+                break
+            self._pos += len(line)
+            try:
+                data = json.loads(line)
+            except ValueError:
+                self.corrupt.append(line.decode("utf-8", "replace"))
+                continue
+            records.append(Record(self._pos, data))
+            docs += len(data.get("docs", ())) or 1
+        return records
+
+    def at_end(self) -> bool:
+        return self._pos >= os.fstat(self._fh.fileno()).st_size
+
+    def ack(self, offset: int, records: int) -> None:
+        write_ack(self.path, offset)
+        self.offset = offset
+        self.acked_records += records
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class SegmentWriter:
+    """This process's own segment: append-only, locked for as long as the writer lives."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
+        self.path = directory / name
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.records = 0
+
+    def append(self, record: dict[str, Any]) -> None:
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.records += 1
+
+    def close(self, remove: bool) -> None:
+        """Release the lock; delete the files first when everything was applied."""
+        if self._fd < 0:
+            return
+        if remove:
+            remove_segment(self.path)
+        else:
+            os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+
+
+class ClaimedSegment:
+    """An orphaned segment locked by this process for replay."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+        self.reader = SegmentReader(path)
+
+    def finish(self, remove: bool) -> None:
+        self.reader.close()
+        if remove:
+            remove_segment(self.path)
+        os.close(self._fd)
+
+
+def claim_orphans(directory: Path, exclude: Path | None = None) -> Iterator[ClaimedSegment]:
+    """Lock and yield, oldest first, the segments no living writer holds."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob(f"*{SUFFIX}")):
+        if exclude is not None and path == exclude:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # a living writer's segment
+            continue
+        if os.fstat(fd).st_nlink == 0:  # replayed and deleted by someone else meanwhile
+            os.close(fd)
+            continue
+        yield ClaimedSegment(path, fd)
+
+
+@dataclass
+class Pending:
+    segments: int
+    bytes: int
+
+
+def pending(directory: Path) -> Pending:
+    """What waits in the spool (unacknowledged bytes), for messages and `es flush`."""
+    segments = 0
+    size = 0
+    if directory.is_dir():
+        for path in directory.glob(f"*{SUFFIX}"):
+            try:
+                left = path.stat().st_size - read_ack(path)
+            except FileNotFoundError:
+                continue
+            if left > 0:
+                segments += 1
+                size += left
+    return Pending(segments, size)
+
+
+def append_rejected(directory: Path, entries: list[dict[str, Any]]) -> Path:
+    """Documents the cluster refused for good (mapping errors...), kept with their errors for a person to act on."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / REJECTED_FILE
+    with open(path, "a", encoding="utf-8") as fh:
+        for entry in entries:
+            fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    return path

@@ -1,0 +1,157 @@
+"""End to end through `netpatrol run`: both target types against the local demo site, runs, hits, report."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.demo.site import DemoSite
+
+SEARCH_SELECTORS = """
+    selectors:
+      result: "li.result"
+      title: "a.title::text"
+      url: "a.title::attr(href)"
+      snippet: "p.snippet::text"
+      total: "#total::text"
+"""
+
+
+def site_config(make_config, site: DemoSite, extra: str = "", name: str = "netpatrol.yml") -> Path:
+    return make_config(
+        f"""
+        store: {{path: data/np.db}}
+        allow_private_networks: true
+        targets:
+          - name: market
+            type: site
+            start_urls: ["{site.base_url}/"]
+            follow: ["^/c/", "^/item/"]
+            match_urls: ["^/item/"]
+            max_pages: 300
+            politeness: {{concurrency: 8, autothrottle: false}}
+          - name: market-search
+            type: search
+            url: "{site.base_url}/search?q={{query}}&page={{page}}"
+            queries: ["赌博", "发票"]
+            pages: 2
+            politeness: {{concurrency: 8, autothrottle: false}}
+        """
+        + SEARCH_SELECTORS.replace("\n    ", "\n            ")
+        + extra,
+        name=name,
+    )
+
+
+def listing_urls(site: DemoSite, illegal: bool | None = None) -> set[str]:
+    return {f"{site.base_url}/item/{item['id']}" for item in site.listings(illegal=illegal)}
+
+
+def test_site_and_search_round(cli, make_config, site: DemoSite) -> None:
+    config = site_config(make_config, site)
+    result = cli("run", "--config", str(config), "--progress", "log")
+    assert result.code == 0, result.stderr
+    runs = cli("runs", "--config", str(config), "--format", "json").json()
+    assert sorted(r["target"] for r in runs) == ["market", "market-search"]
+    for run in runs:
+        assert set(run) == {"id", "target", "started_at", "finished_at", "status", "pages", "hits", "errors", "rules_version"}
+        assert run["status"] == "completed", run
+        assert run["started_at"].endswith("Z") and run["finished_at"] >= run["started_at"]
+    market = next(r for r in runs if r["target"] == "market")
+    # Every listing page and category page was fetched; robots.txt kept the crawler out of /private/.
+    assert market["pages"] >= len(site.listings()) + 1
+    assert not any(p.startswith("/private/") for p in site.request_log)
+
+    hits = cli("hits", "--config", str(config), "--target", "market", "--format", "json").json()
+    found = {h["url"] for h in hits}
+    illegal = listing_urls(site, illegal=True)
+    benign = listing_urls(site, illegal=False)
+    # The shipped rules find most illegal listings and flag no benign look-alike (crackdown news, locksmiths...).
+    assert len(found & illegal) >= 0.8 * len(illegal), sorted(illegal - found)
+    assert not (found & benign), sorted(found & benign)
+    assert market["hits"] == len(found)
+    for hit in hits:
+        assert set(hit) >= {"url", "target", "categories", "rules", "score", "title", "snippet", "first_seen", "last_seen"}
+        assert hit["categories"] and hit["rules"] and hit["score"] >= 1.0
+
+    search_hits = cli("hits", "--config", str(config), "--target", "market-search", "--format", "json").json()
+    assert search_hits, "search results matching the rules are hits"
+    assert all(h["url"].startswith(site.base_url + "/item/") for h in search_hits)
+    assert {h["url"] for h in search_hits} <= illegal | benign
+
+    db = sqlite3.connect(Path(config).parent / "data" / "np.db")
+    totals = dict(db.execute("SELECT query, total FROM search_totals"))
+    expected = {q: len([l for l in site.listings() if q in l["title"] or q in l["text"]]) for q in ("赌博", "发票")}
+    assert totals == expected
+
+
+def test_two_rounds_report_decline_exactly(cli, make_config, site: DemoSite) -> None:
+    config = site_config(make_config, site)
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    first = cli("hits", "--config", str(config), "--format", "json").json()
+    first_urls = sorted({h["url"] for h in first})
+    assert len(first_urls) >= 4
+
+    # Take down half of the found listings: 404, 410, soft-404 page, and an edit that makes it harmless.
+    modes = ["removed", "gone", "soft404", "edited"]
+    taken = first_urls[: len(first_urls) // 2]
+    for index, url in enumerate(taken):
+        site.set_state(url.rsplit("/", 1)[-1], modes[index % len(modes)])
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    runs = cli("runs", "--config", str(config), "--format", "json").json()
+    assert [r["status"] for r in runs] == ["completed", "completed"], runs
+    b, c = runs[0], runs[1]
+    report = cli(
+        "report", "--config", str(config), "--format", "json",
+        "--baseline", f"{b['started_at']}..{b['started_at']}",
+        "--compare", f"{c['started_at']}..{c['started_at']}",
+    ).json()
+    expected_base = len(first_urls)
+    expected_comp = len(first_urls) - len(taken)
+    assert report["baseline"]["hits"] == expected_base
+    assert report["compare"]["hits"] == expected_comp
+    assert report["baseline"]["runs"] == 1 and report["compare"]["runs"] == 1
+    assert report["change_pct"] == pytest.approx((expected_comp - expected_base) / expected_base * 100)
+    assert report["by_target"]["market"]["baseline"] == expected_base
+    assert set(report["by_domain"]) == {"127.0.0.1"}
+    assert sum(v["baseline"] for v in report["by_category"].values()) >= expected_base
+
+    text = cli(
+        "report", "--config", str(config),
+        "--baseline", f"{b['started_at']}..{b['started_at']}",
+        "--compare", f"{c['started_at']}..{c['started_at']}",
+    )
+    assert text.code == 0
+    assert f"{report['change_pct']:+.1f}%" in text.stdout
+
+
+def test_items_are_not_double_counted_across_rounds(cli, make_config, site: DemoSite) -> None:
+    config = site_config(make_config, site)
+    for _ in range(2):
+        assert cli("run", "--config", str(config), "--target", "market").code == 0
+    hits = cli("hits", "--config", str(config), "--format", "json").json()
+    db = sqlite3.connect(Path(config).parent / "data" / "np.db")
+    items = db.execute("SELECT count(*), min(times_seen), max(times_seen) FROM items").fetchone()
+    assert items == (len(hits), 2, 2)
+    assert all(h["first_seen"] < h["last_seen"] for h in hits)
+
+
+def test_report_bad_windows(cli, make_config, site: DemoSite) -> None:
+    config = site_config(make_config, site)
+    bad = cli("report", "--config", str(config), "--baseline", "2026-02-01..2026-01-01", "--compare", "2026-03-01..2026-03-31")
+    assert bad.code == 2 and "FROM is after TO" in bad.stderr
+    bad = cli("report", "--config", str(config), "--baseline", "yesterday..today", "--compare", "2026-03-01..2026-03-31")
+    assert bad.code == 2 and "not an ISO-8601" in bad.stderr
+    empty = cli("report", "--config", str(config), "--format", "json", "--baseline", "2020-01-01..2020-01-31", "--compare", "2020-02-01..2020-02-29")
+    assert empty.code == 0
+    data = empty.json()
+    assert data["baseline"]["hits"] == 0 and data["change_pct"] is None
+    assert any("no clean runs" in w for w in data["warnings"])
+
+
+def test_unknown_target(cli, make_config, site: DemoSite) -> None:
+    result = cli("run", "--config", str(site_config(make_config, site)), "--target", "nope")
+    assert result.code == 2 and "unknown target(s) nope" in result.stderr
