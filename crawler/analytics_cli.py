@@ -94,13 +94,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _print_json(result.as_json())
     else:
         console = _console()
-        table = Table(title=f"Verification {result.verify_id}", title_justify="left")
-        for column in ("URL", "Target", "Was", "Now", "Why", "HTTP"):
-            table.add_column(column, overflow="fold")
-        for check in result.checked:
-            table.add_row(check["url"], check["target"], check["previous"], check["status"], check["reason"],
-                          str(check["http_status"] or ""))
-        console.print(table)
+        if result.checked:
+            table = Table(title=f"Verification {result.verify_id}", title_justify="left")
+            for column in ("URL", "Target", "Was", "Now", "Why", "HTTP"):
+                table.add_column(column, overflow="fold")
+            for check in result.checked:
+                table.add_row(check["url"], check["target"], check["previous"], check["status"], check["reason"],
+                              str(check["http_status"] or ""))
+            console.print(table)
         counts = ", ".join(f"{n} {s}" for s, n in result.by_status().items()) or "nothing"
         console.print(f"{len(result.checked)} of {result.candidates} item(s) checked: {counts}")
     if result.unconfigured:
@@ -151,6 +152,9 @@ def cmd_rules_precision(args: argparse.Namespace) -> int:
         rows = precision(store.items(), store.verdicts())
     if args.format == "json":
         _print_json(rows)
+        return 0
+    if not rows:
+        print("netpatrol: no hits recorded yet, so no rule has a precision")
         return 0
     table = Table(title="Rule precision from analysts' verdicts", title_justify="left")
     for column in ("Rule", "Hits", "Confirmed", "Dismissed", "Untriaged", "Precision"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -33,9 +34,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from crawler.runner import print_refusals, run_round
     from crawler.report_text import print_runs
 
+    run_ids = None
+    if args.run_id:  # set by the scheduler (crawler.scheduling.child), which supervises this run
+        if not args.target or len(args.target) != 1:
+            raise UsageError("--run-id needs exactly one --target")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,159}", args.run_id):
+            raise UsageError(f"--run-id {args.run_id!r}: letters, digits, _ . - only")
+        run_ids = {args.target[0]: args.run_id}
     loaded = load_config(args.config)
     result = run_round(loaded, args.target or None, log_level="INFO" if args.verbose else None,
-                       progress_mode=args.progress)
+                       progress_mode=args.progress, run_ids=run_ids)
     print_refusals(result.refused)
     if result.runs:
         print_runs(result.runs, _console(stderr=True))
@@ -98,7 +106,20 @@ def cmd_hits(args: argparse.Namespace) -> int:
 def cmd_match(args: argparse.Namespace) -> int:
     from crawler.matchfile import match_jsonl
 
-    return match_jsonl(args.input, args.rules, sys.stdout, threshold=args.threshold)
+    return match_jsonl(args.input, args.rules, sys.stdout, threshold=args.threshold, explain=args.explain)
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from crawler.rulecmds import rules_test
+
+    return rules_test(args.rule_id, args.text, sys.stdout, title=args.title, rules=args.rules,
+                      threshold=args.threshold, fmt=args.format)
+
+
+def cmd_rules_eval(args: argparse.Namespace) -> int:
+    from crawler.rulecmds import rules_eval
+
+    return rules_eval(args.labeled, sys.stdout, rules=args.rules, threshold=args.threshold, fmt=args.format)
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -106,11 +127,14 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     from pipelines.rules import load_rules
 
     ruleset = load_rules(args.path)
-    Matcher(ruleset)  # the automaton must compile too
+    matcher = Matcher(ruleset)  # the automatons must compile too
     console = _console()
-    console.print(f"{len(ruleset)} rules in {len(ruleset.sources)} file(s), version {ruleset.version}")
+    console.print(f"{len(ruleset)} rules, {len(ruleset.contexts)} contexts, {len(ruleset.signals)} signals"
+                  f" in {len(ruleset.sources)} file(s), version {ruleset.version}")
     for category, count in ruleset.by_category().items():
         console.print(f"  {category:<16} {count:>5}")
+    for warning in matcher.warnings:
+        print(f"netpatrol: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -161,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", action="append", metavar="NAME", help="only this target (repeatable; default: all)")
     p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
     p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's INFO log")
+    p.add_argument("--run-id", help=argparse.SUPPRESS)  # the scheduler names the run it supervises
 
     p = add("runs", cmd_runs, "list recorded runs")
     p.add_argument("--config", required=True, type=Path)
@@ -187,11 +212,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, type=Path, help="JSON Lines file, or - for standard input")
     p.add_argument("--rules", type=Path, help="rule file or directory (default: the shipped pack)")
     p.add_argument("--threshold", type=float, default=1.0)
+    p.add_argument("--explain", action="store_true",
+                   help="add the snippet and the full explanation (rules, original spans, contexts, signals, score)")
 
     rules = sub.add_parser("rules", help="rule pack commands").add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
     p = rules.add_parser("check", help="validate rule packs and summarize them")
     p.add_argument("path", nargs="?", type=Path)
     p.set_defaults(handler=cmd_rules_check)
+    p = rules.add_parser("test", help="explain how one rule (and the page as a whole) fares on a text; exit 1 if it does not fire")
+    p.add_argument("rule_id", metavar="RULE_ID")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--title", default="")
+    p.add_argument("--rules", type=Path, help="rule file or directory (default: the shipped pack)")
+    p.add_argument("--threshold", type=float, default=1.0)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_rules_test)
+    p = rules.add_parser("eval", help="precision, recall and F1 of the rules on labeled JSON Lines, with FP/FN listed")
+    p.add_argument("--labeled", required=True, type=Path, metavar="FILE.jsonl")
+    p.add_argument("--rules", type=Path, help="rule file or directory (default: the shipped pack)")
+    p.add_argument("--threshold", type=float, default=1.0)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_rules_eval)
     register_rules(rules)  # `rules precision`
 
     config = sub.add_parser("config", help="config commands").add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -213,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_es_commands(sub)  # `es setup|flush|prune`, `kibana import`
     register_analytics(sub)  # `verify`, `triage`
+    from crawler.scheduling.commands import register as register_scheduling
+
+    register_scheduling(sub)  # `schedule`, `jobs list|run`, `status`
     return parser
 
 

@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
+from crawler import settings as defaults
 from crawler.errors import ConfigError
+from crawler.scheduling.schedule import ScheduleSpec, parse_duration, parse_schedule, zone
 from crawler.validation import config_error
+
+#: A time span: a number of seconds or text such as 45s, 30m, 1h30m, 1d.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class Strict(BaseModel):
@@ -110,8 +116,30 @@ class TargetBase(Strict):
     )
     render_urls: list[str] = Field(default_factory=list, description="regexes on path+query: always render these")
     actions: PageActions | None = None
+    schedule: InstanceOf[ScheduleSpec] | None = Field(
+        None, description="when `netpatrol schedule` runs this target: a cron string, or {cron|every, jitter}"
+    )
+    timeout: float | None = Field(None, description="how long a scheduled run may take (default scheduler.default_timeout)")
 
     _re_render = field_validator("render_urls")(_check_regexes)
+
+    @field_validator("schedule", "timeout", mode="before")
+    @classmethod
+    def _schedule_fields(cls, value: Any, info: ValidationInfo) -> Any:
+        """Parse `schedule` and `timeout`, naming the target in the message (the index alone is hard to find)."""
+        if value is None:
+            return None
+        try:
+            if info.field_name == "schedule":
+                return parse_schedule(value)
+            seconds = parse_duration(value)
+            if seconds <= 0:
+                raise ValueError("the timeout must be greater than zero")
+            return seconds
+        except ValueError as exc:
+            name = info.data.get("name")
+            shown = f" (got {value!r})" if isinstance(value, dict) else ""
+            raise ValueError(f"target {name!r}: {exc}{shown}" if name else f"{exc}{shown}") from None
 
     @model_validator(mode="after")
     def _render_consistent(self) -> "TargetBase":
@@ -212,14 +240,17 @@ class MatchingConfig(Strict):
     snippet_chars: int = Field(160, ge=20, le=2000)
 
 
+ResourceType = Literal["image", "media", "font", "stylesheet", "texttrack", "manifest", "other"]
+
+
 class BrowserConfig(Strict):
     """The Chromium that renders JavaScript pages (see crawler.render.browser for how it is found)."""
 
     executable_path: Path | None = Field(None, description="Chromium binary; else $NETPATROL_CHROMIUM, else /usr/bin/chromium")
     max_pages: int = Field(4, ge=1, le=64, description="pages open at once per target")
     timeout: float = Field(30.0, gt=0, le=600, description="seconds a rendered page may take, actions included")
-    block_resources: list[Literal["image", "media", "font", "stylesheet", "texttrack", "manifest", "other"]] = Field(
-        default_factory=lambda: ["image", "media", "font"],
+    block_resources: list[ResourceType] = Field(
+        default_factory=lambda: list[ResourceType](["image", "media", "font"]),
         description="resource types not loaded (they are loaded when a hit's screenshot is taken)",
     )
     screenshots: bool = Field(True, description="full-page PNG of every hit on a rendered page")
@@ -257,6 +288,41 @@ class AlertsConfig(Strict):
         return url
 
 
+class SchedulerConfig(Strict):
+    """The `netpatrol schedule` daemon (crawler.scheduling)."""
+
+    jobstore_url: str | None = Field(None, description="SQLAlchemy URL of the job store (default: scheduler.db in the data directory)")
+    jobstore_url_env: str | None = Field(None, description="environment variable holding the job store URL (URLs with passwords)")
+    max_concurrent_runs: int = Field(defaults.NETPATROL_SCHEDULER_MAX_CONCURRENT_RUNS, ge=1, le=64,
+                                     description="runs at once; further due targets wait their turn")
+    misfire_grace: Duration = Field(defaults.NETPATROL_SCHEDULER_MISFIRE_GRACE, ge=0,
+                                    description="a firing missed (daemon down) by less than this runs once on start; later ones are skipped")
+    default_timeout: Duration = Field(defaults.NETPATROL_SCHEDULER_RUN_TIMEOUT, gt=0,
+                                      description="how long a run may take when its target sets no `timeout`")
+    stop_timeout: Duration = Field(defaults.NETPATROL_SCHEDULER_STOP_TIMEOUT, gt=0,
+                                   description="after SIGTERM, how long a run may take to finish writing before it is killed")
+
+    @field_validator("jobstore_url")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(value)
+            except ArgumentError:
+                raise ValueError("not a SQLAlchemy URL (e.g. sqlite:///data/scheduler.db,"
+                                 " postgresql+psycopg://user@host/db)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_url(self) -> "SchedulerConfig":
+        if self.jobstore_url and self.jobstore_url_env:
+            raise ValueError("give jobstore_url or jobstore_url_env, not both")
+        return self
+
+
 class Config(Strict):
     store: StoreConfig = StoreConfig()
     browser: BrowserConfig = BrowserConfig()
@@ -268,6 +334,14 @@ class Config(Strict):
     targets: list[Target] = Field(default_factory=list)
     analytics: AnalyticsConfig = AnalyticsConfig()
     alerts: AlertsConfig | None = None
+    timezone: str = Field("UTC", description="IANA time zone of cron schedules and of the times `status` shows")
+    scheduler: SchedulerConfig = SchedulerConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     @field_validator("allowed_networks")
     @classmethod

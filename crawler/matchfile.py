@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from crawler.errors import UsageError
-from pipelines.extract import visible_text
+from pipelines import evaluate
 from pipelines.matcher import Matcher
 from pipelines.rules import load_rules
 
@@ -24,21 +24,20 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise UsageError(f"{path}: cannot read: {exc}") from None
 
 
-def match_record(matcher: Matcher, record: dict[str, Any]) -> dict[str, Any]:
-    title = str(record.get("title") or "")
-    if record.get("text") is not None:
-        text = str(record["text"])
-    elif record.get("html") is not None:
-        html_title, text = visible_text(str(record["html"]))
-        title = title or html_title
-    else:
-        text = ""
-    result = matcher.match(title, text)
-    return {"id": record.get("id"), **result.as_json()}
+def match_record(matcher: Matcher, record: dict[str, Any], explain: bool = False) -> dict[str, Any]:
+    result = evaluate.match_record(matcher, record)
+    out = {"id": record.get("id"), **result.as_json()}
+    if explain:
+        out["snippet"] = result.snippet
+        out["explanation"] = result.explanation
+    return out
 
 
-def match_jsonl(path: Path, rules: Path | None, out: IO[str], threshold: float = 1.0) -> int:
-    """Print one JSON line per input line; malformed lines get an `error` line and exit status 1."""
+def match_jsonl(path: Path, rules: Path | None, out: IO[str], threshold: float = 1.0, explain: bool = False) -> int:
+    """Print one JSON line per input line; malformed lines get an `error` line and exit status 1.
+
+    With `explain`, each line also carries the snippet and the full explanation (rules, original
+    spans, contexts, signals, score against threshold)."""
     matcher = Matcher(load_rules(rules), threshold=threshold)
     failures = 0
     for number, line in _lines(path):
@@ -53,5 +52,5 @@ def match_jsonl(path: Path, rules: Path | None, out: IO[str], threshold: float =
             print(f"netpatrol: {path}:{number}: invalid JSON line: {exc}", file=sys.stderr)
             out.write(json.dumps({"id": None, "line": number, "error": str(exc)}) + "\n")
             continue
-        out.write(json.dumps(match_record(matcher, record), ensure_ascii=False) + "\n")
+        out.write(json.dumps(match_record(matcher, record, explain), ensure_ascii=False) + "\n")
     return 1 if failures else 0

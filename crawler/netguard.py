@@ -69,7 +69,7 @@ class NetworkPolicy:
         if cached and cached[0] > now:
             return cached[1]
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         self._cache[host] = (now + self.cache_seconds, addresses)
         return addresses
 

@@ -127,7 +127,8 @@ def build_report(
     parts = coverage.breakdowns(base, comp, tolerance)
     timeline, items = build_timeline(store, base, comp, wanted)
     b_pages, c_pages = coverage.pages_per_run(base), coverage.pages_per_run(comp)
-    b_rate, c_rate = base_summary["rate_per_1000"], comp_summary["rate_per_1000"]
+    b_rate = coverage.rate_per_1000(base_summary["hits"], b_pages)
+    c_rate = coverage.rate_per_1000(comp_summary["hits"], c_pages)
     report: dict[str, Any] = {
         "baseline": base_summary,
         "compare": comp_summary,
@@ -152,7 +153,7 @@ def build_report(
             "current": options.current_rules_version,
             "baseline": base_summary["rules_versions"],
             "compare": comp_summary["rules_versions"],
-            "differ": _versions_differ(base, comp),
+            "differ": _versions_differ(base, comp, options.rematch_with.ruleset.version if options.rematch_with else None),
             "rematch": options.rematch_with is not None,
             "rematched_runs": sorted(base.rematched + comp.rematched),
             "not_rematched_runs": sorted(base.not_rematched + comp.not_rematched),
@@ -168,11 +169,11 @@ def build_report(
     return report
 
 
-def _versions_differ(base: WindowData, comp: WindowData) -> bool:
-    """Do the windows' clean runs (after any rematch) use different rule-set versions?"""
+def _versions_differ(base: WindowData, comp: WindowData, current: str | None) -> bool:
+    """Do the windows' clean runs use different rule-set versions (a re-matched run counts as `current`)?"""
     rematched = set(base.rematched + comp.rematched)
-    b = {"rematched" if r.id in rematched else r.rules_version for r in base.runs}
-    c = {"rematched" if r.id in rematched else r.rules_version for r in comp.runs}
+    b = {current if r.id in rematched else r.rules_version for r in base.runs}
+    c = {current if r.id in rematched else r.rules_version for r in comp.runs}
     return bool(b and c and b != c)
 
 

@@ -82,7 +82,9 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     cov = report.get("coverage")
     if cov:
         line += f"  · hits per 1,000 pages: {fmt_pct(cov.get('rate_change_pct'))}"
-        if cov.get("changed"):
+        if not cov.get("baseline") and not cov.get("compare"):
+            line += "  · no pages fetched in either window"
+        elif cov.get("changed"):
             line += f"  · [yellow]coverage changed[/yellow] (pages per run {fmt_pct(cov.get('change_pct'))})"
         else:
             line += f"  · coverage held (pages per run {fmt_pct(cov.get('change_pct'))})"

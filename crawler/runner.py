@@ -112,8 +112,11 @@ def run_round(
     log_level: str | None = None,
     progress_mode: str = "auto",
     extra_settings: dict[str, Any] | None = None,
+    run_ids: dict[str, str] | None = None,
 ) -> RoundResult:
-    """Crawl the selected targets concurrently; return their recorded runs."""
+    """Crawl the selected targets concurrently; return their recorded runs.
+
+    `run_ids` fixes the run id of some targets (the scheduler names the run it supervises)."""
     targets = select_targets(loaded, names)
     refused = preflight(loaded, targets)
     runnable = [t for t in targets if t.name not in refused]
@@ -124,7 +127,7 @@ def run_round(
     crawlers: list[Crawler] = []
     browser = find_browser(loaded.config.browser, loaded)
     for target in runnable:
-        run_id = new_run_id(target.name)
+        run_id = (run_ids or {}).get(target.name) or new_run_id(target.name)
         spider_cls = SiteSpider if isinstance(target, SiteTarget) else SearchSpider
         settings = target_settings(base, target, run_id)
         for key, value in render_settings(loaded, target, browser).items():

@@ -94,3 +94,11 @@ NETPATROL_ES_REQUEST_TIMEOUT = 10.0  # seconds per request to the cluster
 NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries on a connection error, before the spool takes over
 NETPATROL_ES_BULK_DOCS = 1000  # documents per bulk request (spooled writes are grouped up to this)
 NETPATROL_ES_CLOSE_TIMEOUT = 60.0  # seconds a finishing crawl waits for the cluster before leaving writes in the spool
+
+# Scheduled patrols (crawler.scheduling; the config's `scheduler:` section overrides the first four).
+NETPATROL_SCHEDULER_MAX_CONCURRENT_RUNS = 2  # runs at once; further due targets wait their turn
+NETPATROL_SCHEDULER_MISFIRE_GRACE = 600.0  # seconds: a firing missed by less runs once (coalesced) on start
+NETPATROL_SCHEDULER_RUN_TIMEOUT = 6 * 3600.0  # seconds a scheduled run may take when its target sets no `timeout`
+NETPATROL_SCHEDULER_STOP_TIMEOUT = 30.0  # seconds a stopped run may take to finish writing before it is killed
+NETPATROL_SCHEDULER_JOBSTORE_FILE = "scheduler.db"  # the default job store, in the data directory
+NETPATROL_SCHEDULER_LEDGER_DAYS = 90  # days of firings (started / skipped / missed) kept for `status`

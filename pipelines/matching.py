@@ -22,7 +22,10 @@ class MatchingPipeline:
 
     async def process_item(self, item: object) -> object:
         if isinstance(item, (PageItem, ResultItem)):
-            item.match = self.matcher.match(item.title, item.text)
+            if isinstance(item, ResultItem):  # a search result: its text is the engine's snippet
+                item.match = self.matcher.match(item.title, snippet=item.text, url=item.url)
+            else:
+                item.match = self.matcher.match(item.title, item.text, url=item.url)
             if self.stats is not None:
                 self.stats.inc_value(f"netpatrol/match/checked/{item.kind}")
                 if item.match.matched:

@@ -18,10 +18,15 @@ back to the original text is built lazily, only for pages whose matches are show
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 import unicodedata
+from array import array
 from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 from typing import Callable
 
 import opencc
@@ -42,6 +47,7 @@ def _bmp_class(ranges: tuple[tuple[int, int], ...]) -> str:
 _U, _M = _bmp_class(_UNSTABLE), _bmp_class(_COMPOSING)
 _FOLD_RUN = re.compile(f"{_U}+")
 _HAS_COMPOSING = re.compile(_M)
+_ASCII_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
 # Slower, exact: a combining mark composes with the character before it ('e' + U+0301 -> 'é').
 _FOLD_RUN_COMPOSING = re.compile(f"(?:.(?={_M}))?{_U}+", re.S)
 _DELETE: dict[int, int | None] = {cp: None for low, high in INVISIBLE_RANGES for cp in range(low, high + 1)}
@@ -51,7 +57,7 @@ _DELETE.update({cp: 0xFFFD for cp in range(SURROGATES[0], SURROGATES[1] + 1)})
 CONTACT_VARIANTS = {"威信": "微信", "薇信": "微信", "徽信": "微信", "危信": "微信", "卫星": "微信", "扣扣": "qq"}
 _CONTACT_LATIN = re.compile(r"[vw](?<![a-z0-9].)(?:x|信)(?![a-z0-9])", re.S)
 
-_WHITESPACE = re.compile(r"[^\S ]\s*| \s+")
+_WHITESPACE_RUNS = re.compile(r"\s+")
 # Separator characters: space, ASCII punctuation, symbols, arrows, shapes, emoji. Standard Chinese
 # punctuation (，。！？：；（）、“”…) is left out: it separates sentences, not a split keyword,
 # and leaving it out keeps these passes fast on Chinese text.
@@ -62,13 +68,15 @@ _PUNCT = (
 )
 _SEP, _WORD, _C, _P = f"[ {_PUNCT}]", r"[^\W_]", f"[{CJK}]", f"[{_PUNCT}]"
 # 1-3 separators with a Chinese character on one side and a letter, digit or Chinese character on the other.
-_CJK_SEPARATORS = re.compile(f"{_SEP}(?:(?<={_C}.){_SEP}{{0,2}}(?={_WORD})|(?<={_WORD}.){_SEP}{{0,2}}(?={_C}))", re.S)
+_CJK_SEPARATORS = re.compile(
+    f"{_SEP}(?:(?<={_C}.){_SEP}{{0,2}}(?={_WORD})|(?={_SEP}{{0,2}}{_C})(?<={_WORD}.){_SEP}{{0,2}})", re.S)
 # 1-3 punctuation/symbol characters inside a Latin word: 'ca-si-no', 'v*agra', 'online-casino'.
 _LATIN_PUNCT = re.compile(f"{_P}(?<=[a-z0-9].){_P}{{0,2}}(?=[a-z0-9])", re.S)
 # Three or more single letters/digits spaced out: 'c a s i n o', 'v . i . a'.
 _SPACED_HINT = re.compile(f"{_SEP}[a-z0-9]{_SEP}{{1,3}}[a-z0-9]{_SEP}{{1,3}}[a-z0-9](?![a-z0-9])")
-_SPACED = re.compile(f"(?<![a-z0-9])[a-z0-9](?:{_SEP}{{1,3}}[a-z0-9](?![a-z0-9])){{2,}}")
+_SPACED_RUN = re.compile(f"[a-z0-9](?:{_SEP}{{1,3}}[a-z0-9](?![a-z0-9])){{2,}}")
 _SPACED_SEPS = re.compile(f"{_SEP}+")
+_THREE_SINGLES = array("Q", [1, 1, 1]).tobytes()  # three one-character tokens in a row
 _LEET_SYMBOL = re.compile(r"\$(?<![a-z0-9].)(?=[a-z]{2})|[$@](?<=[a-z].)(?=[a-z])", re.S)
 _LEET_DIGIT = re.compile(
     r"[013457](?<=[a-z].)[013457]?(?=[a-z])"  # inside a word: c4sino, c0c41ne
@@ -83,6 +91,36 @@ _LATIN_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _t2s_with_contacts() -> tuple[opencc.OpenCC, bool]:
+    """OpenCC's t2s with the contact-word variants added to its dictionary group, so one C++ pass
+    does both; (converter, True) — or plain t2s and False when the shipped dictionary cannot be used."""
+    try:
+        share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+        contacts = Path(str(resources.files("netpatrol_config") / "opencc" / "contacts.ocd2"))
+        base = json.loads((share / "t2s.json").read_text(encoding="utf-8"))
+        group = base["conversion_chain"][0]["dict"]
+        for entry in [*base.get("normalization", []), *base["conversion_chain"]]:
+            _absolute(entry["dict"], share)
+        group["dicts"].insert(0, {"type": "ocd2", "file": str(contacts)})
+        folder = Path(tempfile.mkdtemp(prefix="netpatrol-opencc-"))
+        config = folder / "t2s_contacts.json"
+        config.write_text(json.dumps(base), encoding="utf-8")
+        converter = opencc.OpenCC(str(config))
+        if converter.convert("威信衛星網絡") != "微信微信网络":
+            raise ValueError("unexpected conversion")
+        return converter, True
+    except Exception:  # noqa: BLE001 - any problem: fall back to plain t2s plus str.replace
+        return _t2s(), False
+
+
+def _absolute(entry: dict, share: Path) -> None:
+    if "file" in entry:
+        entry["file"] = str(share / entry["file"])
+    for child in entry.get("dicts", []):
+        _absolute(child, share)
 
 
 @lru_cache(maxsize=65536)
@@ -151,18 +189,36 @@ def _finder(pattern: re.Pattern[str], out_len: int) -> Callable[[str], list[Edit
     return lambda source: [(m.start(), m.end(), out_len) for m in pattern.finditer(source)]
 
 
-def _spaced_edits(source: str) -> list[Edit]:
+def _join_spaced(text: str) -> tuple[str, list[Edit]]:
+    """Join runs of three or more spaced-out single letters or digits ('c a s i n o' -> 'casino').
+
+    The cheap hint pattern (it starts with a separator class) finds candidate runs; the run
+    itself is matched only there, so pages without spaced letters pay one fast scan."""
+    pieces: list[str] = []
     edits: list[Edit] = []
-    for run in _SPACED.finditer(source):
-        base = run.start()
-        edits.extend((base + m.start(), base + m.end(), 0) for m in _SPACED_SEPS.finditer(run.group()))
-    return edits
+    pos = 0
+    starts = [0] if text[:1].isalnum() else []
+    starts += (hint.start() + 1 for hint in _SPACED_HINT.finditer(text))
+    for start in starts:
+        if start < pos:
+            continue
+        run = _SPACED_RUN.match(text, start)
+        if run is None:
+            continue
+        pieces.append(text[pos:start])
+        pieces.append(_SPACED_SEPS.sub("", run.group()))
+        edits.extend((start + m.start(), start + m.end(), 0) for m in _SPACED_SEPS.finditer(run.group()))
+        pos = run.end()
+    if not edits:
+        return text, edits
+    pieces.append(text[pos:])
+    return "".join(pieces), edits
 
 
 class Normalized:
     """One text in its plain and key forms, with lazy offset maps back to the original."""
 
-    __slots__ = ("original", "plain", "key", "_to_plain", "_to_key", "_soft", "_key_bytes")
+    __slots__ = ("original", "plain", "key", "plain_bytes", "_to_plain", "_to_key", "_soft", "_key_bytes")
 
     def __init__(self, original: str, plain: str, key: str, to_plain: list[_Step], to_key: list[_Step],
                  soft: _Step | None) -> None:
@@ -173,6 +229,7 @@ class Normalized:
         self._to_key = to_key  # steps plain -> key, in order
         self._soft = soft
         self._key_bytes: bytes | None = None
+        self.plain_bytes: bytes | None = None
 
     @property
     def key_bytes(self) -> bytes:
@@ -211,6 +268,8 @@ def _fold_unstable(text: str) -> tuple[str, list[Edit]]:
             edits.append((match.start(), match.end(), len(folded)))
         return folded
 
+    if text.isascii() and _ASCII_CONTROLS.search(text) is None:  # plain ASCII: nothing to fold
+        return text, edits
     first = _FOLD_RUN.search(text)
     if first is None:  # the usual case: nothing to fold
         return text, edits
@@ -232,21 +291,43 @@ def plain_form(text: str) -> tuple[str, list[_Step]]:
     steps = [_Step(None, None, edits)] if edits else []
     folded = folded.casefold()
     if not folded.isascii():
-        simplified = _t2s().convert(folded)
+        converter, with_contacts = _t2s_with_contacts()
+        simplified = converter.convert(folded)
         if len(simplified) != len(folded):  # never seen with OpenCC's t2s tables; keep offsets exact anyway
             simplified = "".join(map(_t2s_char, folded))
-        folded = _fold_contacts(simplified)
+            with_contacts = False
+        folded = simplified if with_contacts else _fold_contacts(simplified)
     if "vx" in folded or "wx" in folded or "v信" in folded or "w信" in folded:
         folded = _CONTACT_LATIN.sub("微信", folded)
     return folded, steps
 
 
+def _whitespace_edits(source: str) -> list[Edit]:
+    """Where `" ".join(source.split())` changed the text: runs become one space, ends vanish."""
+    edits: list[Edit] = []
+    last = len(source)
+    for m in _WHITESPACE_RUNS.finditer(source):
+        start, end = m.start(), m.end()
+        if start == 0 or end == last:
+            edits.append((start, end, 0))
+        elif end - start > 1 or source[start] != " ":
+            edits.append((start, end, 1))
+    return edits
+
+
 def key_form(plain: str) -> tuple[str, list[_Step], _Step | None]:
     """The matching form of plain text (see the module docstring) and the steps that produced it."""
     steps: list[_Step] = []
-    text, n = _WHITESPACE.subn(" ", plain)
-    if n:
-        steps.append(_Step(plain, _finder(_WHITESPACE, 1)))
+    tokens = plain.split()
+    text = " ".join(tokens)
+    if len(text) != len(plain) or text != plain:
+        steps.append(_Step(plain, _whitespace_edits))
+    # Spaced-out letters show as three one-character tokens in a row ('c a s', 'c . a'): a C-level
+    # test on the token lengths spares the regex search on the pages that have none.
+    if _THREE_SINGLES in array("Q", map(len, tokens)).tobytes():
+        text, edits = _join_spaced(text)
+        if edits:
+            steps.append(_Step(None, None, edits))
     if not text.isascii():
         source = text
         text, n = _CJK_SEPARATORS.subn("", source)
@@ -254,11 +335,6 @@ def key_form(plain: str) -> tuple[str, list[_Step], _Step | None]:
             steps.append(_Step(source, _finder(_CJK_SEPARATORS, 0)))
     if "$" in text or "@" in text:
         text = _LEET_SYMBOL.sub(lambda m: m.group().translate(_LEET), text)
-    if _SPACED_HINT.search(text) or _SPACED.match(text):
-        source = text
-        text, n = _SPACED.subn(lambda m: _SPACED_SEPS.sub("", m.group()), source)
-        if n:
-            steps.append(_Step(source, _spaced_edits))
     soft = None
     source = text
     text, n = _LATIN_PUNCT.subn("", source)

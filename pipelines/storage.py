@@ -76,7 +76,7 @@ class StoragePipeline:
                 snippet=match.snippet,
                 query=item.query,
                 rank=item.rank,
-                explanation={"terms": match.terms},
+                explanation={"terms": match.terms, **match.explanation},
                 evidence=list(item.meta.get("evidence", [])),
             )
         )

@@ -12,16 +12,19 @@ cluster away mid-run (`stop`), hold a bulk response while the writer is killed
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import threading
+import time
 import uuid
 from typing import Any, Iterator
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 ENV = "NETPATROL_TEST_ES_URL"
+REQUEST_LINE = re.compile(rb"^(?:GET|PUT|POST|HEAD|DELETE) /")
 
 
 def es_url() -> str:
@@ -74,7 +77,7 @@ class Proxy:
         self.running = threading.Event()
         self.bulk_seen = threading.Event()
         self.response_held = threading.Event()
-        self.hold = threading.Event()  # while set, answers from upstream are kept back
+        self.hold = threading.Event()  # while set, answers to bulk requests are kept back
         self.fail_bulks = 0
         self.failed_bulks = 0
 
@@ -127,6 +130,7 @@ class Proxy:
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
         sockets = [client, upstream]
+        in_bulk = False  # the request in flight on this connection is a bulk request
         try:
             while self.running.is_set():
                 readable, _, _ = select.select(sockets, [], [], 0.2)
@@ -135,6 +139,8 @@ class Proxy:
                     if not data:
                         return
                     if sock is client:
+                        if REQUEST_LINE.match(data):  # a new request on this connection (else: more of the body)
+                            in_bulk = b"/_bulk" in data[:200]
                         if b"/_bulk" in data[:200]:
                             self.bulk_seen.set()
                             if self.fail_bulks > 0:
@@ -148,7 +154,7 @@ class Proxy:
                                 continue
                         upstream.sendall(data)
                     else:
-                        if self.hold.is_set():
+                        if self.hold.is_set() and in_bulk:
                             self.response_held.set()
                             while self.hold.is_set() and self.running.is_set():
                                 self.hold.wait(0.1)
@@ -178,11 +184,18 @@ class Proxy:
 
 
 def count_docs(url: str, index: str, query: dict[str, Any] | None = None) -> int:
-    client = Elasticsearch(url)
+    client = Elasticsearch(url, max_retries=0)
     try:
-        client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)
-        return int(client.count(index=index, query=query or {"match_all": {}}, allow_no_indices=True,
-                                ignore_unavailable=True).body["count"])
+        for _attempt in range(100):
+            try:
+                client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)
+                return int(client.count(index=index, query=query or {"match_all": {}}, allow_no_indices=True,
+                                        ignore_unavailable=True).body["count"])
+            except ApiError as exc:  # a just-created index answers 503 until its shard is allocated
+                if exc.status_code != 503:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError(f"{index} stayed unavailable")
     finally:
         client.close()
 

@@ -40,8 +40,17 @@ def test_default_pack_covers_every_category() -> None:
          "rules[1].id: duplicate rule id 'a'"),
         ("rules:\n  - {id: a, category: gambling, any: [' ']}\n", "would match everything"),
         ("rules:\n  - {id: a, category: gambling, regex: ['x*']}\n", "matches the empty string"),
+        ("rules:\n  - {id: a, category: gambling, regex: ['[\\s\\S]']}\n", "matches any single character"),
         ("rules:\n  - {id: a, category: gambling, any: [x], colour: red}\n", "rules[0].colour: unknown field"),
-        ("rules:\n  - {id: a, category: gambling}\n", "needs at least one `any` term or `regex`"),
+        ("rules:\n  - {id: a, category: gambling}\n", "needs at least one `any` term, `regex` or `near`"),
+        ("rules:\n  - {id: a, category: gambling, near: {terms: [x]}}\n", "rules[0].near[0].with: required field is missing"),
+        ("rules:\n  - {id: a, category: gambling, any: [x], fields: [body]}\n", "rules[0].fields[0]"),
+        ("rules:\n  - {id: a, category: gambling, any: ['*']}\n", "would match everything"),
+        ("signals:\n  - {id: s, terms: [x], weight: 0}\n", "signals[0]: signal 's' has weight 0"),
+        ("signals:\n  - {id: s, weight: 1}\n", "needs `terms` or `regex`"),
+        ("contexts:\n  - {id: c, terms: []}\n", "contexts[0].terms: List should have at least 1 item"),
+        ("contexts:\n  - {id: c, terms: [x], categories: [casino]}\n", "unknown category 'casino'"),
+        ("category: gambling\n", "a rule file needs `rules`, `contexts` or `signals`"),
         ("rules: []\n", "rules: List should have at least 1 item"),
     ],
 )
@@ -78,3 +87,27 @@ def test_cli_rules_check(cli, tmp_path: Path) -> None:
     assert result.code == 2
     assert "Traceback" not in result.stderr
     assert "rules[0].regex" in result.stderr and "[rule a]" in result.stderr
+
+
+def test_unknown_context_named_with_rule(tmp_path: Path) -> None:
+    message = _error(tmp_path, "rules:\n  - {id: g.x, category: gambling, any: [x], contexts: [nope]}\n")
+    assert "rule 'g.x': unknown context 'nope'" in message
+
+
+def test_contexts_and_signals_take_the_file_category(tmp_path: Path) -> None:
+    body = ("category: drugs\ncontexts:\n  - {id: c, terms: [警方]}\nsignals:\n  - {id: s, terms: [包邮]}\n"
+            "rules:\n  - {id: a, any: [x], near: {terms: [y], with: [z], window: 3}}\n")
+    ruleset = load_rules(_write(tmp_path, body))
+    assert ruleset.contexts[0].categories == ["drugs"] and ruleset.signals[0].categories == ["drugs"]
+    assert ruleset.rules[0].near[0].window == 3
+
+
+def test_version_covers_new_keys(tmp_path: Path) -> None:
+    base = "rules:\n  - {id: a, category: gambling, any: [x]%s}\n"
+    plain = load_rules(_write(tmp_path, base % "", "a.yaml")).version
+    versions = {plain}
+    for extra in (", min_score: 2", ", fields: [title]", ", contexts: []", ", near: {terms: [y], with: [z]}"):
+        versions.add(load_rules(_write(tmp_path, base % extra, "b.yaml")).version)
+    assert len(versions) == 5
+    with_signal = load_rules(_write(tmp_path, base % "" + "signals:\n  - {id: s, terms: [包邮]}\n", "c.yaml")).version
+    assert with_signal not in versions

@@ -71,6 +71,11 @@ def market_config(make_config: Any, site: DemoSite, store: str, search: bool = T
     return make_config(body)
 
 
+def ok_json(result: Any) -> Any:
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
 def listing_urls(site: DemoSite, illegal: bool | None = None) -> set[str]:
     return {f"{site.base_url}/item/{item['id']}" for item in site.listings(illegal=illegal)}
 
@@ -79,14 +84,14 @@ def test_round_gives_runs_hits_and_search_totals(cli, make_config, site: DemoSit
     config = market_config(make_config, site, store_yaml)
     result = cli("run", "--config", str(config), "--progress", "log")
     assert result.code == 0, result.stderr
-    runs = cli("runs", "--config", str(config), "--format", "json").json()
+    runs = ok_json(cli("runs", "--config", str(config), "--format", "json"))
     assert sorted(r["target"] for r in runs) == ["market", "market-search"]
     for run in runs:
         assert set(run) == {"id", "target", "started_at", "finished_at", "status", "pages", "hits", "errors", "rules_version"}
         assert run["status"] == "completed", run
         assert run["started_at"].endswith("Z") and run["finished_at"] >= run["started_at"]
 
-    hits = cli("hits", "--config", str(config), "--target", "market", "--format", "json").json()
+    hits = ok_json(cli("hits", "--config", str(config), "--target", "market", "--format", "json"))
     found = {h["url"] for h in hits}
     illegal, benign = listing_urls(site, illegal=True), listing_urls(site, illegal=False)
     assert len(found & illegal) >= 0.8 * len(illegal), sorted(illegal - found)
@@ -107,7 +112,7 @@ def test_round_gives_runs_hits_and_search_totals(cli, make_config, site: DemoSit
 def test_two_rounds_report_the_decline_exactly(cli, make_config, site: DemoSite, store_yaml: str) -> None:
     config = market_config(make_config, site, store_yaml, search=False)
     assert cli("run", "--config", str(config)).code == 0
-    first_urls = sorted({h["url"] for h in cli("hits", "--config", str(config), "--format", "json").json()})
+    first_urls = sorted({h["url"] for h in ok_json(cli("hits", "--config", str(config), "--format", "json"))})
     assert len(first_urls) >= 4
     modes = ["removed", "gone", "soft404", "edited"]
     taken = first_urls[: len(first_urls) // 2]
@@ -115,12 +120,12 @@ def test_two_rounds_report_the_decline_exactly(cli, make_config, site: DemoSite,
         site.set_state(url.rsplit("/", 1)[-1], modes[index % len(modes)])
     assert cli("run", "--config", str(config)).code == 0
 
-    runs = cli("runs", "--config", str(config), "--format", "json").json()
+    runs = ok_json(cli("runs", "--config", str(config), "--format", "json"))
     assert [r["status"] for r in runs] == ["completed", "completed"], runs
     b, c = runs
-    report = cli("report", "--config", str(config), "--format", "json",
+    report = ok_json(cli("report", "--config", str(config), "--format", "json",
                  "--baseline", f"{b['started_at']}..{b['started_at']}",
-                 "--compare", f"{c['started_at']}..{c['started_at']}").json()
+                 "--compare", f"{c['started_at']}..{c['started_at']}"))
     base, comp = len(first_urls), len(first_urls) - len(taken)
     assert (report["baseline"]["hits"], report["compare"]["hits"]) == (base, comp)
     assert report["baseline"]["runs"] == report["compare"]["runs"] == 1
@@ -129,7 +134,7 @@ def test_two_rounds_report_the_decline_exactly(cli, make_config, site: DemoSite,
     assert set(report["by_domain"]) == {"127.0.0.1"}
 
     # Items seen by both runs keep their first sighting; times seen is not double-counted.
-    second = cli("hits", "--config", str(config), "--format", "json").json()
+    second = ok_json(cli("hits", "--config", str(config), "--format", "json"))
     assert len(second) == comp
     assert all(h["first_seen"] < h["last_seen"] for h in second)
     with open_store(load_config(config)) as store:
@@ -155,10 +160,13 @@ def test_a_killed_crawl_reads_as_interrupted(cli, make_config, site: DemoSite, s
     while not any(p.startswith("/bad/slow") for p in site.request_log):
         assert time.monotonic() < deadline and proc.poll() is None, "the crawl never reached the slow page"
         time.sleep(0.1)
-    time.sleep(1.0)  # the run's start is written (SQLite) or applied from the spool (Elasticsearch)
+    # The run is recorded: written at once (SQLite) or applied from the spool by the writer thread (Elasticsearch).
+    while not ok_json(cli("runs", "--config", str(config), "--format", "json")):
+        assert time.monotonic() < deadline, "the run was never recorded"
+        time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    runs = cli("runs", "--config", str(config), "--format", "json").json()
+    runs = ok_json(cli("runs", "--config", str(config), "--format", "json"))
     assert [r["status"] for r in runs] == ["interrupted"]
     assert runs[0]["finished_at"] is not None
 
@@ -199,9 +207,11 @@ def _synthetic(store: Any) -> None:
 def test_identical_data_gives_identical_figures(cli, make_config) -> None:
     url, prefix = es_url(), fresh_prefix()
     try:
+        targets = ("targets:\n  - {name: shop, type: site, start_urls: ['https://shop.example/']}\n"
+                   "  - {name: forum, type: site, start_urls: ['https://forum.example/']}\n")
         configs = {
-            "sqlite": make_config("store: {path: data/np.db}\n", name="sqlite.yml"),
-            "elasticsearch": make_config(f"store: {es_store_yaml(url, prefix)}\n", name="es.yml"),
+            "sqlite": make_config("store: {path: data/np.db}\n" + targets, name="sqlite.yml"),
+            "elasticsearch": make_config(f"store: {es_store_yaml(url, prefix)}\n" + targets, name="es.yml"),
         }
         for config in configs.values():
             with open_store(load_config(config)) as store:
@@ -209,17 +219,67 @@ def test_identical_data_gives_identical_figures(cli, make_config) -> None:
         outputs: dict[str, list[Any]] = {}
         for name, config in configs.items():
             outputs[name] = [
-                cli("runs", "--config", str(config), "--format", "json").json(),
-                cli("report", "--config", str(config), "--format", "json",
-                    "--baseline", "2026-10-01..2026-10-31", "--compare", "2026-11-01..2026-11-30").json(),
-                cli("hits", "--config", str(config), "--run", "b2", "--format", "json").json(),
-                cli("report", "--config", str(config), "--format", "json", "--target", "forum",
-                    "--baseline", "2026-10-11..2026-10-11", "--compare", "2026-11-01T00:00:00Z..2026-11-04T08:00:00Z").json(),
+                ok_json(cli("runs", "--config", str(config), "--format", "json")),
+                ok_json(cli("report", "--config", str(config), "--format", "json",
+                    "--baseline", "2026-10-01..2026-10-31", "--compare", "2026-11-01..2026-11-30")),
+                ok_json(cli("hits", "--config", str(config), "--run", "b2", "--format", "json")),
+                ok_json(cli("report", "--config", str(config), "--format", "json", "--target", "forum",
+                    "--baseline", "2026-10-11..2026-10-11", "--compare", "2026-11-01T00:00:00Z..2026-11-04T08:00:00Z")),
             ]
+        for output in outputs.values():  # finish times are the wall clock of each write, the rest must agree
+            for run in output[0]:
+                assert run.pop("finished_at") is not None
         assert outputs["elasticsearch"] == outputs["sqlite"]
         runs, report = outputs["sqlite"][0], outputs["sqlite"][1]
         assert [r["hits"] for r in runs] == [12, 10, 6, 3, 6, 3, 1]
         assert report["baseline"]["hits"] == 17.0 and report["compare"]["hits"] == 9.0  # (12+10)/2 + 6, 6 + 3
         assert report["baseline"]["excluded_runs"] == 1 and report["compare"]["excluded_runs"] == 1
+    finally:
+        drop_prefix(url, prefix)
+
+
+@pytest.mark.elasticsearch
+def test_analytics_records_read_back_the_same_from_both_stores(make_config) -> None:
+    from pipelines.stores.tracking import Document, ItemCheck, Verdict, pack_text
+
+    url, prefix = es_url(), fresh_prefix()
+    stores = {
+        "sqlite": load_config(make_config("store: {path: data/np.db}\n", name="sqlite.yml")),
+        "elasticsearch": load_config(make_config(f"store: {es_store_yaml(url, prefix)}\n", name="es.yml")),
+    }
+    answers: dict[str, list[Any]] = {}
+    try:
+        for name, loaded in stores.items():
+            with open_store(loaded) as store:
+                _synthetic(store)
+                store.add_documents([
+                    Document(run_id=run, target="shop", kind="page", url=f"https://example.com/item/{n}",
+                             canonical_url=f"https://example.com/item/{n}", domain="example.com",
+                             fetched_at=f"2026-1{m}-0{m + 1}T09:00:00.000000Z", matched=n % 2 == 0,
+                             categories=["drugs"] if n % 2 == 0 else [], text_z=pack_text(f"商品 {n}", "正文" * n))
+                    for m, run in ((0, "b1"), (1, "c1")) for n in range(4)
+                ])
+                store.add_checks([ItemCheck("https://example.com/item/3", "2026-11-06T00:00:00.000000Z", "removed",
+                                            "http_404", "v1", 404, "https://example.com/item/3"),
+                                  ItemCheck("https://example.com/item/6", "2026-11-06T00:00:01.000000Z", "changed",
+                                            "lost_text", "v1", 200, "https://example.com/item/6")])
+                store.add_verdicts([Verdict("https://example.com/item/7", "confirmed", "2026-11-07T00:00:00.000000Z"),
+                                    Verdict("https://example.com/item/7", "dismissed", "2026-11-08T00:00:00.000000Z", "news")])
+                pruned = store.prune_document_text("2026-11-01T00:00:00.000000Z")
+                answers[name] = [
+                    pruned,
+                    store.documents(["b1", "c1"], with_text=True),
+                    store.documents(["c1"]),
+                    store.items(),
+                    store.items(target="forum", seen_since="2026-11-01T00:00:00.000000Z"),
+                    store.items(canonical_urls=["https://example.com/item/3"], statuses=["removed"]),
+                    store.item_checks(until="2026-11-06T00:00:00.500000Z"),
+                    store.verdicts(),
+                    store.search_totals(["b3", "c2"]),
+                ]
+        assert answers["elasticsearch"] == answers["sqlite"]
+        pruned, with_text = answers["sqlite"][0], answers["sqlite"][1]
+        assert pruned == 4 and [d.text_z is None for d in with_text] == [True] * 4 + [False] * 4
+        assert [i.status for i in answers["sqlite"][5]] == ["removed"]
     finally:
         drop_prefix(url, prefix)

@@ -88,7 +88,7 @@ def cleaned_up(base: WindowData, comp: WindowData, timeline: Timeline, items: di
     baseline_items = sorted({row.canonical_url for row in base.rows})
     fate: dict[str, int] = defaultdict(int)
     for url in baseline_items:
-        fate[timeline.status_at(url, comp.end) if url in timeline.checked else "unchecked"] += 1
+        fate[(timeline.status_at(url, comp.end) or "unchecked") if url in timeline.checked else "unchecked"] += 1
     total = len(baseline_items)
     return {
         "removed": removed,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from html import escape
 from typing import Sequence
 
@@ -89,9 +89,9 @@ class Layout:
     width: int = 880
     height: int = 300
     left: int = 56
-    right: int = 150
+    right: int = 24
     top: int = 20
-    bottom: int = 46
+    bottom: int = 52
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -103,7 +103,13 @@ class Layout:
         return self.height - self.top - self.bottom
 
 
-def _y_axis(layout: Layout, y_max: float, ticks: int = 4) -> list[str]:
+def _is_nice(step: float) -> bool:
+    exponent = 10 ** math.floor(math.log10(step))
+    return any(math.isclose(step, m * exponent) for m in (1, 2, 2.5, 5, 10))
+
+
+def _y_axis(layout: Layout, y_max: float) -> list[str]:
+    ticks = 5 if _is_nice(y_max / 5) else 4  # 0..5 in ones, 0..2 in halves
     out = []
     for i in range(ticks + 1):
         value = y_max * i / ticks
@@ -111,6 +117,25 @@ def _y_axis(layout: Layout, y_max: float, ticks: int = 4) -> list[str]:
         out.append(f'<line x1="{layout.left}" x2="{layout.left + layout.plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
                    'stroke="#e3e7ec" stroke-width="1"/>')
         out.append(f'<text x="{layout.left - 8}" y="{y + 4:.1f}" text-anchor="end" class="tick">{fmt(value)}</text>')
+    return out
+
+
+def _text_width(text: str) -> float:
+    """Rough rendered width at 11px: CJK characters are about twice as wide as Latin ones."""
+    return sum(11.0 if ord(ch) > 0x2E80 else 6.2 for ch in text)
+
+
+def _legend(layout: Layout, entries: list[tuple[str, str, bool]]) -> list[str]:
+    """One row of swatches and names under the plot, wrapping when it runs out of width."""
+    out, lx, ly = [], float(layout.left), layout.height - 4.0
+    for name, color, dashed in entries:
+        width = 22 + _text_width(name) + 14
+        if lx + width > layout.width and lx > layout.left:
+            lx, ly = float(layout.left), ly + 14
+        dash = ' stroke-dasharray="4 3"' if dashed else ""
+        out.append(f'<line x1="{lx:.1f}" x2="{lx + 16:.1f}" y1="{ly - 4:.1f}" y2="{ly - 4:.1f}" stroke="{color}" '
+                   f'stroke-width="3"{dash}/><text x="{lx + 20:.1f}" y="{ly:.1f}" class="legend">{escape(name)}</text>')
+        lx += width
     return out
 
 
@@ -123,22 +148,27 @@ def line_chart(
     bands: Sequence[Band] = (),
     layout: Layout | None = None,
     step: bool = False,
+    span: tuple[str, str] | None = None,
+    group: str = "",
 ) -> str:
-    """Lines over time, one per series, with a dot (and its figure) at every point."""
+    """Lines over time, one per series, with a dot (and its figure) at every point.
+
+    `span` fixes the time axis (so several charts line up); `group` tags every mark (`data-group`)."""
     layout = layout or Layout()
     times = [_epoch(p.at) for s in series for p in s.points] + [_epoch(m.at) for m in markers]
     times += [_epoch(b.start) for b in bands] + [_epoch(b.end) for b in bands]
+    if span is not None and times:
+        times += [_epoch(span[0]), _epoch(span[1])]
     if not times:
         return (f'<svg class="chart" data-chart="{_attr(chart_id)}" viewBox="0 0 {layout.width} 60" role="img">'
                 f'<text x="{layout.width / 2}" y="34" text-anchor="middle" class="empty">{escape(title)}: no data</text></svg>')
     t0, t1 = min(times), max(times)
-    span = (t1 - t0) or 1.0
-    if t1 == t0:
+    if t1 == t0:  # a single moment: centre it
         t0, t1 = t0 - 0.5, t1 + 0.5
     y_max = nice_max(max([p.value for s in series for p in s.points] or [1.0]))
 
     def x(at: str) -> float:
-        return layout.left + (_epoch(at) - t0) / ((t1 - t0) or span) * layout.plot_w
+        return layout.left + (_epoch(at) - t0) / (t1 - t0) * layout.plot_w
 
     def y(value: float) -> float:
         return layout.top + layout.plot_h - value / y_max * layout.plot_h
@@ -154,12 +184,12 @@ def line_chart(
     parts += _y_axis(layout, y_max)
     parts.append(f'<text x="14" y="{layout.top + layout.plot_h / 2:.1f}" class="axis-label" '
                  f'transform="rotate(-90 14 {layout.top + layout.plot_h / 2:.1f})" text-anchor="middle">{escape(y_label)}</text>')
-    for label_at in sorted({p.at[:10] for s in series for p in s.points}):
-        pass  # dates are printed below from the first and last time, to keep the axis uncluttered
-    first, last = datetime.fromtimestamp(min(times)), datetime.fromtimestamp(max(times))
-    parts.append(f'<text x="{layout.left}" y="{layout.height - 18}" class="tick">{first:%Y-%m-%d %H:%M}</text>')
-    parts.append(f'<text x="{layout.left + layout.plot_w}" y="{layout.height - 18}" text-anchor="end" class="tick">'
-                 f"{last:%Y-%m-%d %H:%M}</text>")
+    # The first and last times only, in UTC: an uncluttered axis; every point's own time is in its tooltip.
+    first, last = datetime.fromtimestamp(min(times), timezone.utc), datetime.fromtimestamp(max(times), timezone.utc)
+    tick_y = layout.top + layout.plot_h + 16
+    parts.append(f'<text x="{layout.left}" y="{tick_y}" class="tick">{first:%Y-%m-%d %H:%M:%S} UTC</text>')
+    parts.append(f'<text x="{layout.left + layout.plot_w}" y="{tick_y}" text-anchor="end" class="tick">'
+                 f"{last:%Y-%m-%d %H:%M:%S} UTC</text>")
     for index, s in enumerate(series):
         color = s.color or color_for(index)
         points = sorted(s.points, key=lambda p: _epoch(p.at))
@@ -175,19 +205,16 @@ def line_chart(
         for p in points:
             tip = f"{s.name}: {fmt(p.value)}" + (f" — {p.label}" if p.label else "")
             parts.append(
-                f'<circle class="point" data-chart="{_attr(chart_id)}" data-series="{_attr(s.name)}" '
+                f'<circle class="point" data-chart="{_attr(chart_id)}" data-group="{_attr(group)}" data-series="{_attr(s.name)}" '
                 f'data-key="{_attr(p.key)}" data-value="{p.value}" cx="{x(p.at):.1f}" cy="{y(p.value):.1f}" r="4" '
                 f'fill="{color}"><title>{escape(tip)}</title></circle>'
             )
-        if points:
-            last_point = points[-1]
-            parts.append(f'<text x="{layout.left + layout.plot_w + 8}" y="{y(last_point.value) + 4:.1f}" class="legend" '
-                         f'fill="{color}">{escape(s.name)} {fmt(last_point.value)}</text>')
+    parts += _legend(layout, [(s.name, s.color or color_for(i), s.dashed) for i, s in enumerate(series)])
     for m in markers:
         mx = x(m.at)
         base = layout.top + layout.plot_h
         parts.append(
-            f'<path class="marker" data-chart="{_attr(chart_id)}" data-key="{_attr(m.key)}" '
+            f'<path class="marker" data-chart="{_attr(chart_id)}" data-group="{_attr(group)}" data-key="{_attr(m.key)}" '
             f'd="M{mx - 5:.1f},{base + 4} l10,10 m0,-10 l-10,10" stroke="#c0392b" stroke-width="2">'
             f"<title>{escape(m.label)}</title></path>"
         )

@@ -69,7 +69,7 @@ def print_analytics(report: dict[str, Any], console: Console) -> None:
         console.print(_search_table(report["search"]))
     if "cleaned_up" in report:
         for line in _cleanup_lines(report["cleaned_up"]):
-            console.print(line)
+            console.print(line, soft_wrap=True)
     if report.get("domains"):
         console.print(_league_table(report["domains"]))
     rules = report.get("rules")
@@ -81,4 +81,4 @@ def print_analytics(report: dict[str, Any], console: Console) -> None:
         note = f"Rule-set versions: {versions}"
         if rules["rematch"]:
             note += f" — re-matched {len(rules['rematched_runs'])} run(s) with the current rules"
-        console.print(note)
+        console.print(note, soft_wrap=True)

@@ -7,8 +7,9 @@ empty mount point, so it is absent from the HTML a plain fetch gets. URL map:
     /js/c/<section>          JavaScript-only category: its listing links are inserted by script
     /js/item/<id>            JavaScript-only listing (the catalog listing, in its current state)
     /js/search?q=Q&page=N    JavaScript-only search results (same markup as /search once rendered)
-    /js/scroll               infinite scroll: 4 listings per batch, the next batch on scrolling to the bottom
-    /js/more                 "load more": 4 listings per click of button.load-more
+    /js/scroll               infinite scroll: 4 listings per batch (links to /item/<id>), the next batch on
+                             scrolling to the bottom
+    /js/more                 "load more": the same, 4 listings per click of button.load-more
     /js/pages?n=N            plain index of /js/gen/<i>;  /js/gen/<i>: /gen/<i> rendered by script
     /mixed/?n=N              plain index of /mixed/<i>: every 20th page (5%) is /js/gen/<i>, the rest /gen/<i>
     /js/hostile/<name>       pages that fight the browser: stall, busy, redirect, dialogs, download,
@@ -157,7 +158,9 @@ def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> _Reply | 
         api = json.dumps(f"/js/api/search?q={quote(arg('q'))}&page={quote(arg('page', '1'))}")
         return _shell(site, f"搜索 - {site.name}", _SEARCH % {"api": api})
     if path == "/js/scroll":
-        return _shell(site, "无限滚动列表", _BATCHES % {"trigger": _ON_SCROLL}, mount="ul")
+        # Tall rows: a batch fills more than a screen, so only scrolling reveals the next one.
+        style = "<style>#app li.listing{min-height:320px}</style>\n"
+        return _shell(site, "无限滚动列表", _BATCHES % {"trigger": _ON_SCROLL}, extra=style, mount="ul")
     if path == "/js/more":
         button = '<button class="load-more" type="button">加载更多</button>\n'
         return _shell(site, "加载更多列表", _BATCHES % {"trigger": _ON_CLICK}, extra=button, mount="ul")
@@ -253,7 +256,7 @@ def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
         offset = int(arg("offset", "0")) if arg("offset", "0").isdigit() else 0
         visible = site._visible()
         items = [
-            {"href": f"/js/item/{listing.id}", "title": listing.title, "text": " ".join(site._current_text(listing, state).split())}
+            {"href": f"/item/{listing.id}", "title": listing.title, "text": " ".join(site._current_text(listing, state).split())}
             for listing, state in visible[offset: offset + BATCH]
         ]
         return _json({"items": items, "more": offset + BATCH < len(visible)})
@@ -263,10 +266,10 @@ def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
             return _Reply(404, b"{}", JSON)
         from parsel import Selector
 
-        page = Selector(text=reply.body.decode())
+        generated = Selector(text=reply.body.decode())
         return _json({
-            "title": page.css("h1::text").get(""),
-            "paragraphs": [t for t in page.css("div.content p::text").getall() if t.strip()],
+            "title": generated.css("h1::text").get(""),
+            "paragraphs": [t for t in generated.css("div.content p::text").getall() if t.strip()],
         })
     return _Reply(404, b"{}", JSON)
 

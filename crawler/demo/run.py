@@ -7,6 +7,7 @@ in one process) while this process serves the demo site on loopback.
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,9 @@ def run_demo(data_dir: Path, progress_mode: str = "auto") -> int:
         if _round(config, progress_mode) != 0:
             console.print("[red]round 2 did not complete[/red]")
             return 1
+        console.print("[bold]Verification[/bold]: re-fetching every hit still considered online …")
+        subprocess.call([sys.executable, "-m", "crawler.cli", "verify", "--config", str(config), "--progress", progress_mode])
+        verified_at = datetime.now(timezone.utc)
 
     loaded = load_config(config)
     with open_store(loaded) as store:
@@ -95,6 +99,7 @@ def run_demo(data_dir: Path, progress_mode: str = "auto") -> int:
         second = [r for r in runs][len(loaded.config.targets) :]
         baseline = _window(first, "round 1")
         compare = _window(second, "round 2")
+        compare = Window(compare.start, verified_at, compare.label)  # the verification belongs to the compare window
         report = build_report(store, baseline, compare)
     console.print()
     print_report(report, console)

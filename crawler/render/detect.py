@@ -44,7 +44,7 @@ MIN_TEXT_CHARS = 200
 SCRIPT_TEXT_RATIO = 2.0
 EXTERNAL_SCRIPT_CHARS = 1500
 #: A <noscript> plea for JavaScript marks a shell when the page shows less text than this.
-NOSCRIPT_TEXT_CHARS = 1500
+NOSCRIPT_TEXT_CHARS = 500
 
 
 @dataclass(frozen=True)

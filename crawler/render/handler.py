@@ -109,6 +109,8 @@ class RenderingDownloadHandler(ScrapyPlaywrightDownloadHandler):
         launch["args"] = list(launch.get("args") or []) + [
             f"--proxy-server={self.gate.url}",
             "--proxy-bypass-list=<-loopback>",  # loopback too goes through the gate
+            # Host names go to the gate unresolved (SOCKS5); Chromium itself never needs DNS (nor prefetches it).
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
         ]
         self.config.launch_options = launch
         # Playwright's driver starts with the first rendered page, not with the crawl: an `auto`

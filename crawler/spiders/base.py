@@ -24,6 +24,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
+from crawler.config import SearchTarget, SiteTarget
 from crawler.context import config_from, matcher_from_config, target_from
 from crawler.middlewares.private_network import PrivateAddressBlocked
 from crawler.render.errors import NeedsJavaScript, RenderError
@@ -39,6 +40,9 @@ _CAPTCHA = re.compile(
 
 class PatrolSpider(Spider):
     """Base spider: one run of one configured target."""
+
+    target: SiteTarget | SearchTarget
+    run_id: str
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.config import SearchTarget
 from crawler.items import ResultItem, SearchPageItem
 from crawler.spiders.base import PatrolSpider
 
@@ -42,6 +43,7 @@ def _text(node: Any, css: str | None) -> str:
 
 class SearchSpider(PatrolSpider):
     name = "search"
+    target: SearchTarget
 
     async def start(self) -> AsyncIterator[Any]:
         target = self.target

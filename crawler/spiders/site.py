@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.config import SiteTarget
 from crawler.items import PageItem
 from crawler.spiders.base import PatrolSpider
 from pipelines.extract import visible_text
@@ -22,6 +23,7 @@ def _host_key(url: str) -> tuple[str, int | None]:
 
 class SiteSpider(PatrolSpider):
     name = "site"
+    target: SiteTarget
 
     def _setup(self) -> None:
         target = self.target

@@ -6,12 +6,19 @@ interrupted leaves every finished check recorded and every other item as it was.
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import ConnectError, ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
@@ -53,13 +60,34 @@ class VerifySpider(PatrolSpider):
         self.results: dict[str, tuple[TrackedItem, Outcome]] = {}
         self.skipped: dict[str, str] = {}
         self.close_reason: str | None = None
+        self.outstanding = 0
+        self.progress_at = time.monotonic()
 
     @property
     def store(self) -> Store:
         return store_for(self.crawler)
 
+    def window(self) -> int:
+        """Requests handed to Scrapy at once: enough to keep every host busy, few enough that Ctrl-C stops
+        promptly (Scrapy finishes the requests it already holds before it closes)."""
+        settings = self.crawler.settings
+        per_domain = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 4)
+        domains = len({urlsplit(item.url).netloc for item in self.items}) or 1
+        return max(1, min(settings.getint("CONCURRENT_REQUESTS", 16), 2 * per_domain * domains))
+
     async def start(self) -> AsyncIterator[Any]:
+        window = self.window()
+        settings = self.crawler.settings
+        # Longer than any request can take: a request Scrapy dropped without a callback must not stall the rest.
+        stall = settings.getfloat("DOWNLOAD_TIMEOUT", 30) * (settings.getint("RETRY_TIMES", 2) + 1) + 30
         for item in self.items:
+            while self.outstanding >= window:
+                if time.monotonic() - self.progress_at > stall:
+                    self.logger.warning("no answer for %.0f s; %d request(s) presumed lost", stall, self.outstanding)
+                    self.outstanding = 0
+                    break
+                await asyncio.sleep(0.05)
+            self.outstanding += 1
             yield Request(item.url, callback=self.check, errback=self.check_failed, dont_filter=True,
                           meta={"netpatrol_item": item})
 
@@ -85,7 +113,12 @@ class VerifySpider(PatrolSpider):
         self.flush()
 
     # --- callbacks ---
+    def _answered(self) -> None:
+        self.outstanding = max(0, self.outstanding - 1)
+        self.progress_at = time.monotonic()
+
     def check(self, response: Response) -> None:
+        self._answered()
         item: TrackedItem = response.meta["netpatrol_item"]
         content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
         if response.status == 200 and (not isinstance(response, TextResponse)
@@ -98,6 +131,7 @@ class VerifySpider(PatrolSpider):
         self.record(item, classify_page(response.status, title, text, matched, item.title, blocked), response.url)
 
     async def check_failed(self, failure: Failure) -> None:
+        self._answered()
         request = failure.request  # type: ignore[attr-defined]
         item: TrackedItem = request.meta["netpatrol_item"]
         if failure.check(PrivateAddressBlocked):
@@ -112,12 +146,12 @@ class VerifySpider(PatrolSpider):
             self.record(item, Outcome("unreachable", "redirect_loop" if "redirect" in message.lower() else "ignored"),
                         item.url)
             return
-        if failure.check(DNSLookupError):
+        if failure.check(DNSLookupError, CannotResolveHostError):
             dead = await maybe_deferred_to_future(deferToThread(host_is_dead, item.url))
             self.record(item, Outcome("removed", "dns") if dead else Outcome("unreachable", "dns_temporary"), item.url)
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             self.record(item, Outcome("unreachable", "timeout"), item.url)
-        elif failure.check(ConnectionRefusedError, ConnectError):
+        elif failure.check(ConnectionRefusedError, ConnectError, DownloadConnectionRefusedError):
             self.record(item, Outcome("unreachable", "connect"), item.url)
         else:
             self.record(item, Outcome("unreachable", f"other_{type(failure.value).__name__}"), item.url)

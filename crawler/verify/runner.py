@@ -141,8 +141,8 @@ def verify_round(
                 result.skipped.update(spider.skipped)
                 if spider.close_reason in _INTERRUPTED or spider.close_reason is None:
                     result.interrupted = True
-            store = getattr(crawler, "_netpatrol_store", None)
-            if store is not None:
-                store.close()
+            connection = getattr(crawler, "_netpatrol_store", None)
+            if connection is not None:
+                connection.close()
     result.checked.sort(key=lambda c: c["url"])
     return result

@@ -20,6 +20,13 @@ RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted", "tim
 CLEAN_STATUSES = ("completed",)
 
 
+def check_final_status(status: str) -> str:
+    """A status a finished run may be given (anything but `running`), or ValueError."""
+    if status not in RUN_STATUSES or status == "running":
+        raise ValueError(f"not a finished run's status: {status!r} (one of {', '.join(RUN_STATUSES[1:])})")
+    return status
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -157,6 +164,13 @@ class Store(ABC):
 
     @abstractmethod
     def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run: ...
+
+    @abstractmethod
+    def set_run_status(self, run_id: str, status: str, stats: dict[str, Any] | None = None) -> Run | None:
+        """Overrule the status of a run whose crawl has ended (the scheduler's `timeout`, a killed child).
+
+        Pages, errors and hits are kept, `stats` is merged into the run's stats and `finished_at`
+        is set if the crawl never wrote it. None when there is no such run."""
 
     # --- reading (called by commands and reports) ---
     @abstractmethod

@@ -23,11 +23,11 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 from crawler import settings as defaults
 from crawler.errors import StoreError
 from pipelines.stores import es_layout as layout_docs
-from pipelines.stores.base import Evidence, HitRow, Observation, Run, SearchTotal, Store, iso, utcnow
+from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.es_analytics import AnalyticsMixin
 from pipelines.stores.es_drain import Drainer
 from pipelines.stores.es_layout import Layout
-from pipelines.stores.es_spool import SegmentWriter, pending
+from pipelines.stores.es_spool import Record, SegmentWriter, pending
 from pipelines.stores.es_templates import ensure
 from pipelines.stores.es_writer import BulkApplier
 from pipelines.stores.sqlite import _pid_alive
@@ -81,9 +81,9 @@ class ElasticsearchStore(AnalyticsMixin, Store):
                 self._drainer = Drainer(self.applier(), self._segment.path, self.bulk_docs,
                                         prepare=lambda: ensure(self.client, self.layout))
                 self._drainer.start()
-            self._segment.append(record)
-        assert self._drainer is not None
-        self._drainer.notify()
+            end = self._segment.append(record)
+            assert self._drainer is not None
+            self._drainer.hand_over(Record(end, record))
 
     def _run_record(self, run: Run) -> dict[str, Any]:
         return {"op": "run", "id": run.id, "doc": layout_docs.run_doc(run)}
@@ -148,6 +148,18 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         self._write(self._run_record(run))
         return replace(run)
 
+    def set_run_status(self, run_id: str, status: str, stats: dict[str, Any] | None = None) -> Run | None:
+        check_final_status(status)
+        run = self._runs.get(run_id) or self.get_run(run_id)
+        if run is None:
+            return None
+        run.status = status
+        run.finished_at = run.finished_at or iso(utcnow())
+        run.stats = {**run.stats, **(stats or {})}
+        self._runs[run_id] = run
+        self._write(self._run_record(run))
+        return replace(run)
+
     def close(self) -> None:
         """Apply what is spooled (bounded wait); what the cluster could not take stays in the spool, said loudly."""
         with self._lock:
@@ -207,7 +219,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         except ApiError as exc:
             raise StoreError(f"Elasticsearch at {self.url}: {exc}") from None
 
-    def _scan(self, index: str, query: dict[str, Any], source: list[str] | bool = True) -> Iterator[dict[str, Any]]:
+    def _scan(self, index: str, query: dict[str, Any], source: Any = True) -> Iterator[dict[str, Any]]:
         try:
             yield from helpers.scan(self.client, index=index, query={"query": query, "_source": source},
                                     ignore_unavailable=True, allow_no_indices=True, size=1000)
@@ -296,7 +308,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
             return []
         self._before_read()
         rows: dict[tuple[str, str], HitRow] = {}
-        sources = [
+        sources: list[dict[str, Any]] = [
             {"run_id": {"terms": {"field": "run_id"}}},
             {"url": {"terms": {"field": "canonical_url"}}},
             {"target": {"terms": {"field": "target"}}},
@@ -344,6 +356,23 @@ class ElasticsearchStore(AnalyticsMixin, Store):
             del hit["_seen_at"]
         return out
 
+    def evidence(self, canonical_url: str, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Evidence kept with the item's observations (the `evidence` field of each observation document)."""
+        self._before_read()
+        filters: list[dict[str, Any]] = [{"term": {"canonical_url": canonical_url}}]
+        if run_id:
+            filters.append({"term": {"run_id": run_id}})
+        rows: list[dict[str, Any]] = []
+        for hit in self._scan(self.layout.observations_pattern, {"bool": {"filter": filters}}):
+            doc = hit["_source"]
+            for kept in doc.get("evidence") or []:
+                rows.append({
+                    "run_id": doc["run_id"], "target": doc["target"], "url": doc["url"], "seen_at": doc["@timestamp"],
+                    **{key: kept.get(key) for key in ("kind", "path", "sha256", "size", "fetched_at", "media_type")},
+                })
+        rows.sort(key=lambda r: (r["fetched_at"] or "", r["kind"] or ""))
+        return rows
+
     def _items_by_url(self, urls: set[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         ids = sorted(layout_docs.item_id(u) for u in urls)
@@ -362,27 +391,12 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         if not ids:
             return []
         self._before_read()
-        totals = []
+        totals: list[SearchTotal] = []
         for chunk in _chunks(ids, TERMS_CHUNK):
             totals.extend(layout_docs.search_total_from_doc(hit["_source"])
                           for hit in self._scan(self.layout.search_totals, {"terms": {"run_id": chunk}}))
         totals.sort(key=lambda t: (t.recorded_at, t.query))
         return totals
-
-    def evidence(self, canonical_url: str, run_id: str | None = None) -> list[dict[str, Any]]:
-        self._before_read()
-        filters: list[dict[str, Any]] = [{"term": {"canonical_url": canonical_url}}]
-        if run_id:
-            filters.append({"term": {"run_id": run_id}})
-        out = []
-        for hit in self._scan(self.layout.observations_pattern, {"bool": {"filter": filters}}):
-            doc = hit["_source"]
-            for ev in doc.get("evidence") or []:
-                evidence = Evidence(**ev)
-                out.append({"run_id": doc["run_id"], "target": doc["target"], "url": doc["url"],
-                            "seen_at": doc["@timestamp"], **vars(evidence)})
-        out.sort(key=lambda e: (e["fetched_at"], e["kind"]))
-        return out
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:

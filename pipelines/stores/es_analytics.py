@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from elasticsearch import helpers
+from elasticsearch import Elasticsearch, helpers
 
+from pipelines.stores.base import Run
+from pipelines.stores.es_layout import Layout
 from pipelines.stores.tracking import Document, ItemCheck, TrackedItem, Verdict
-
-if TYPE_CHECKING:
-    from pipelines.stores.elasticsearch import ElasticsearchStore
 
 
 def _digest(*parts: object) -> str:
@@ -46,10 +45,19 @@ def document_from_doc(src: dict[str, Any]) -> Document:
 
 
 class AnalyticsMixin:
-    """The analytics half of the Store interface for Elasticsearch."""
+    """The analytics half of the Store interface for Elasticsearch (uses the store's spool, scans and reads)."""
+
+    client: Elasticsearch
+    layout: Layout
+    _runs: dict[str, Run]
+    _write: Callable[[dict[str, Any]], None]
+    _before_read: Callable[[], None]
+    _scan: Callable[..., Iterator[dict[str, Any]]]
+    _call: Callable[..., Any]
+    runs: Callable[..., list[Run]]
 
     # --- documents ---
-    def add_documents(self: "ElasticsearchStore", documents: list[Document]) -> None:
+    def add_documents(self, documents: list[Document]) -> None:
         by_index: dict[str, list[dict[str, Any]]] = {}
         for doc in documents:
             run = self._runs.get(doc.run_id)
@@ -58,7 +66,7 @@ class AnalyticsMixin:
         for index, docs in by_index.items():
             self._write({"op": "docs", "action": "create", "index": index, "docs": docs})
 
-    def documents(self: "ElasticsearchStore", run_ids: Iterable[str], with_text: bool = False) -> list[Document]:
+    def documents(self, run_ids: Iterable[str], with_text: bool = False) -> list[Document]:
         ids = sorted(set(run_ids))
         if not ids:
             return []
@@ -70,7 +78,7 @@ class AnalyticsMixin:
         out.sort(key=lambda d: (d.run_id, d.query or "", d.rank or 0, d.canonical_url))
         return out
 
-    def prune_document_text(self: "ElasticsearchStore", before: str) -> int:
+    def prune_document_text(self, before: str) -> int:
         """Drop the text of documents of runs started before `before`; the documents stay."""
         self._before_read()
         old_runs = [r.id for r in self.runs(until=before) if r.started_at < before]
@@ -87,7 +95,7 @@ class AnalyticsMixin:
 
     # --- items and their status history ---
     def items(
-        self: "ElasticsearchStore",
+        self,
         canonical_urls: Iterable[str] | None = None,
         target: str | None = None,
         seen_since: str | None = None,
@@ -118,7 +126,7 @@ class AnalyticsMixin:
         out.sort(key=lambda i: (i.first_seen, i.canonical_url))
         return out
 
-    def add_checks(self: "ElasticsearchStore", checks: list[ItemCheck]) -> None:
+    def add_checks(self, checks: list[ItemCheck]) -> None:
         if not checks:
             return
         from pipelines.stores.es_layout import item_id
@@ -133,7 +141,7 @@ class AnalyticsMixin:
             {"_id": item_id(url), "doc": {"status": status}} for url, status in latest.items()
         ]})
 
-    def item_checks(self: "ElasticsearchStore", canonical_urls: Iterable[str] | None = None,
+    def item_checks(self, canonical_urls: Iterable[str] | None = None,
                     until: str | None = None) -> list[ItemCheck]:
         self._before_read()
         filters: list[dict[str, Any]] = []
@@ -154,13 +162,13 @@ class AnalyticsMixin:
         return out
 
     # --- analyst verdicts ---
-    def add_verdicts(self: "ElasticsearchStore", verdicts: list[Verdict]) -> None:
+    def add_verdicts(self, verdicts: list[Verdict]) -> None:
         if verdicts:
             self._write({"op": "docs", "action": "index", "index": self.layout.verdicts, "docs": [
                 {"_id": _digest(v.canonical_url, v.decided_at), "doc": vars(v).copy()} for v in verdicts
             ]})
 
-    def verdicts(self: "ElasticsearchStore") -> dict[str, Verdict]:
+    def verdicts(self) -> dict[str, Verdict]:
         self._before_read()
         found = [hit["_source"] for hit in self._scan(self.layout.verdicts, {"match_all": {}})]
         found.sort(key=lambda v: v["decided_at"])

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from crawler import settings as defaults
 from crawler.config import LoadedConfig, StoreConfig
@@ -30,6 +31,7 @@ def client_options(loaded: LoadedConfig) -> dict[str, Any]:
         "request_timeout": defaults.NETPATROL_ES_REQUEST_TIMEOUT,
         "max_retries": defaults.NETPATROL_ES_CLIENT_RETRIES,
         "retry_on_timeout": True,
+        **fast_serializer(),
     }
     api_key = _secret(loaded, store.api_key, store.api_key_env, "api_key")
     password = _secret(loaded, store.password, store.password_env, "password")
@@ -49,6 +51,11 @@ def client_options(loaded: LoadedConfig) -> dict[str, Any]:
 
 def make_client(loaded: LoadedConfig) -> Elasticsearch:
     return Elasticsearch(**client_options(loaded))
+
+
+def fast_serializer() -> dict[str, Any]:
+    """orjson for request and response bodies: the same JSON, several times cheaper to make and read."""
+    return {"serializer": OrjsonSerializer()}
 
 
 def spool_dir(loaded: LoadedConfig) -> Path:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipelines.stores.es_spool import ClaimedSegment, SegmentReader, claim_orphans
+from pipelines.stores.es_spool import ClaimedSegment, MemoryTail, Record, SegmentReader, claim_orphans
 from pipelines.stores.es_writer import Applied, BulkApplier, Unavailable
 
 logger = logging.getLogger(__name__)
 
 MAX_RECORDS_PER_GROUP = 64
+LINGER_SECONDS = 0.2  # a short wait for a full bulk group while a crawl is writing (fewer, fuller requests)
 
 
 @dataclass
@@ -30,9 +32,12 @@ class DrainState:
     replayed_segments: int = 0
 
 
-def drain_segment(reader: SegmentReader, applier: BulkApplier, state: DrainState, group_docs: int) -> bool:
+def drain_segment(reader: SegmentReader | MemoryTail, applier: BulkApplier, state: DrainState, group_docs: int,
+                  before_read: Callable[[], None] | None = None) -> bool:
     """Apply the complete records available now; True when the reader reached the end of what is written."""
     while True:
+        if before_read is not None:
+            before_read()
         records = reader.read(MAX_RECORDS_PER_GROUP, group_docs)
         if reader.corrupt:
             applier._reject(state.applied, [{"index": "(spool)", "id": str(reader.path), "status": "corrupt",
@@ -41,8 +46,13 @@ def drain_segment(reader: SegmentReader, applier: BulkApplier, state: DrainState
             reader.corrupt.clear()
         if not records:
             return reader.at_end()
-        state.applied.add(applier.apply(records))
-        reader.ack(records[-1].end, len(records))
+        for group in applier.in_order(records):
+            try:
+                state.applied.add(applier.apply(group))
+            except BaseException:
+                reader.rewind()  # back to the last acknowledged record: the rest is read again on the next try
+                raise
+            reader.ack(group[-1].end, len(group))
 
 
 def replay_orphans(directory: Path, applier: BulkApplier, state: DrainState, group_docs: int,
@@ -77,9 +87,11 @@ class Drainer(threading.Thread):
         self._warned = False
         self._progress = threading.Condition()
         self.applied_records = 0  # of this store's own segment
+        self.tail = MemoryTail(own)
+        self.urgent = threading.Event()  # a reader waits for this store's writes: no lingering
 
     def run(self) -> None:
-        reader = SegmentReader(self.own)
+        reader = self.tail
         prepared = False
         orphans_done = False
         backoff = 0.5
@@ -92,7 +104,9 @@ class Drainer(threading.Thread):
                     if not orphans_done:
                         replay_orphans(self.own.parent, self.applier, self.state, self.group_docs, exclude=self.own)
                         orphans_done = True
-                    self.caught_up = drain_segment(reader, self.applier, self.state, self.group_docs)
+                    self.caught_up = drain_segment(reader, self.applier, self.state, self.group_docs, self._linger)
+                    if self.caught_up:
+                        self.urgent.clear()
                     with self._progress:
                         self.applied_records = reader.acked_records
                         self._progress.notify_all()
@@ -120,6 +134,17 @@ class Drainer(threading.Thread):
         finally:
             reader.close()
 
+    def _linger(self) -> None:
+        """Wait briefly for a full group, unless closing or someone waits to read."""
+        deadline = time.monotonic() + LINGER_SECONDS
+        while (self.tail.pending_docs() < self.group_docs and not self.closing.is_set()
+               and not self.urgent.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.wake.wait(left)
+            self.wake.clear()
+
     def _unavailable(self, reason: str) -> None:
         self.state.unavailable = reason
         self.caught_up = False
@@ -131,8 +156,14 @@ class Drainer(threading.Thread):
     def notify(self) -> None:
         self.wake.set()
 
+    def hand_over(self, record: Record) -> None:
+        """A record just written to this store's segment, for the thread to apply without reading it back."""
+        self.tail.push(record)
+        self.wake.set()
+
     def wait_applied(self, records: int, timeout: float) -> bool:
         """Wait until the first `records` records of this store's segment are applied (read-your-writes)."""
+        self.urgent.set()
         self.wake.set()
         with self._progress:
             return self._progress.wait_for(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipelines.stores.base import CLEAN_STATUSES, Observation, Run, SearchTotal
 
-_OBSERVATION_FIELDS = {f.name for f in fields(Observation)}
+_OBSERVATION_FIELD_ORDER = [f.name for f in fields(Observation)]
 _RUN_FIELDS = {f.name for f in fields(Run)}
 
 
@@ -102,9 +102,19 @@ def highlight(snippet: str, terms: list[str]) -> str:
     return out
 
 
+def _shallow_dict(obs: Observation) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name in _OBSERVATION_FIELD_ORDER:
+        value = getattr(obs, name)
+        if isinstance(value, list):
+            value = [vars(v).copy() if hasattr(v, "__dataclass_fields__") else v for v in value]
+        doc[name] = value
+    return doc
+
+
 def observation_doc(obs: Observation, run_started_at: str) -> dict[str, Any]:
     """The indexed form of an observation. Fields added to `Observation` later are kept (in `_source`)."""
-    doc = asdict(obs)
+    doc = _shallow_dict(obs)  # dataclasses.asdict deep-copies: most of the cost of a document otherwise
     doc["@timestamp"] = doc.pop("seen_at")
     doc["run_started_at"] = run_started_at
     doc["item_id"] = item_id(obs.canonical_url)
@@ -112,12 +122,6 @@ def observation_doc(obs: Observation, run_started_at: str) -> dict[str, Any]:
     doc["terms"] = terms
     doc["snippet_highlighted"] = highlight(obs.snippet, terms)
     return doc
-
-
-def observation_from_doc(doc: dict[str, Any]) -> Observation:
-    values = {k: v for k, v in doc.items() if k in _OBSERVATION_FIELDS}
-    values["seen_at"] = doc["@timestamp"]
-    return Observation(**values)
 
 
 def run_doc(run: Run) -> dict[str, Any]:

@@ -20,10 +20,14 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+import orjson
 
 SUFFIX = ".spool"
 ACK_SUFFIX = ".ack"
@@ -89,8 +93,8 @@ class SegmentReader:
                 break
             self._pos += len(line)
             try:
-                data = json.loads(line)
-            except ValueError:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError:
                 self.corrupt.append(line.decode("utf-8", "replace"))
                 continue
             records.append(Record(self._pos, data))
@@ -100,6 +104,11 @@ class SegmentReader:
     def at_end(self) -> bool:
         return self._pos >= os.fstat(self._fh.fileno()).st_size
 
+    def rewind(self) -> None:
+        """Back to the acknowledged offset: records read but not applied are read again."""
+        self._fh.seek(self.offset)
+        self._pos = self.offset
+
     def ack(self, offset: int, records: int) -> None:
         write_ack(self.path, offset)
         self.offset = offset
@@ -107,6 +116,91 @@ class SegmentReader:
 
     def close(self) -> None:
         self._fh.close()
+
+
+class MemoryTail:
+    """This store's own segment as its writer thread sees it: the records handed over in memory.
+
+    The file stays the durable copy; the thread does not read back and parse what was just
+    written. If too many records wait (a long outage), the copies are dropped and the rest is
+    read from the file from the acknowledged offset on.
+    """
+
+    MAX_BUFFERED = 500
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._buffer: deque[Record] = deque()
+        self._cursor = 0  # records handed out by read() and not yet acknowledged
+        self._file: SegmentReader | None = None
+        self._written = 0
+        self.offset = 0
+        self.acked_records = 0
+        self.corrupt: list[str] = []
+
+    def push(self, record: Record) -> None:
+        with self._lock:
+            self._written = record.end
+            if self._file is not None:
+                return
+            if len(self._buffer) >= self.MAX_BUFFERED:
+                self._buffer.clear()
+                self._cursor = 0
+                write_ack(self.path, self.offset)
+                self._file = SegmentReader(self.path)
+                return
+            self._buffer.append(record)
+
+    def read(self, max_records: int, max_docs: int) -> list[Record]:
+        with self._lock:
+            if self._file is not None:
+                records = self._file.read(max_records, max_docs)
+                self.corrupt = self._file.corrupt
+                return records
+            out: list[Record] = []
+            docs = 0
+            while self._cursor < len(self._buffer) and len(out) < max_records and docs < max_docs:
+                record = self._buffer[self._cursor]
+                self._cursor += 1
+                out.append(record)
+                docs += len(record.data.get("docs", ())) or 1
+            return out
+
+    def at_end(self) -> bool:
+        with self._lock:
+            if self._file is not None:
+                return self._file.at_end()
+            return self._cursor >= len(self._buffer)
+
+    def pending_docs(self) -> int:
+        """Documents handed over and not yet read (a large number once reading from the file)."""
+        with self._lock:
+            if self._file is not None:
+                return 1 << 30
+            return sum(len(self._buffer[i].data.get("docs", ())) or 1 for i in range(self._cursor, len(self._buffer)))
+
+    def rewind(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.rewind()
+            self._cursor = 0
+
+    def ack(self, offset: int, records: int) -> None:
+        with self._lock:
+            write_ack(self.path, offset)
+            self.offset = offset
+            self.acked_records += records
+            if self._file is not None:
+                self._file.offset = offset
+                return
+            for _ in range(records):
+                self._buffer.popleft()
+            self._cursor -= records
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 class SegmentWriter:
@@ -119,14 +213,18 @@ class SegmentWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.records = 0
+        self.size = 0
 
-    def append(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+    def append(self, record: dict[str, Any]) -> int:
+        """Write one record; return the byte offset just after it."""
+        data = orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
         self.records += 1
+        self.size += len(data)
+        return self.size
 
     def close(self, remove: bool) -> None:
         """Release the lock; delete the files first when everything was applied."""

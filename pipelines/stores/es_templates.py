@@ -140,20 +140,25 @@ class Change:
     detail: str = ""
 
 
-def _existing_hash(getter: Any, key: str, name: str) -> str | None:
+def _existing_hashes(getter: Any, key: str, pattern: str) -> dict[str, str]:
+    """name -> netpatrol hash of every template matching `pattern`, in one request."""
     try:
-        found = getter(name=name).body.get(key, [])
+        found = getter(name=pattern).body.get(key, [])
     except NotFoundError:
-        return None
+        return {}
+    out = {}
     for entry in found:
-        if entry.get("name") == name:
-            body = entry.get("component_template") or entry.get("index_template") or {}
-            return str((body.get("_meta") or {}).get("netpatrol_hash"))
-    return None
+        body = entry.get("component_template") or entry.get("index_template") or {}
+        out[entry["name"]] = str((body.get("_meta") or {}).get("netpatrol_hash"))
+    return out
 
 
-def install(client: Elasticsearch, layout: Layout, caps: Capabilities | None = None) -> tuple[list[Change], Plan]:
-    """Create or update every template (and the lifecycle policy) whose content differs; report each."""
+def install(client: Elasticsearch, layout: Layout, caps: Capabilities | None = None,
+            update_mappings: bool = True) -> tuple[list[Change], Plan]:
+    """Create or update every template (and the lifecycle policy) whose content differs; report each.
+
+    With `update_mappings`, new fields are also added to indices that exist already (always
+    after a template changed)."""
     caps = caps or detect(client)
     wanted = plan(layout, caps)
     changes: list[Change] = []
@@ -168,20 +173,23 @@ def install(client: Elasticsearch, layout: Layout, caps: Capabilities | None = N
         if old != new:
             client.ilm.put_lifecycle(name=name, policy=wanted.lifecycle_policy["policy"])
         changes.append(Change("lifecycle policy", name, "unchanged" if old == new else ("updated" if old else "created")))
+    have = _existing_hashes(client.cluster.get_component_template, "component_templates", f"{layout.prefix}-*")
     for name, body in wanted.components.items():
-        old = _existing_hash(client.cluster.get_component_template, "component_templates", name)
+        old = have.get(name)
         if old != body["_meta"]["netpatrol_hash"]:
             client.cluster.put_component_template(name=name, template=body["template"], meta=body["_meta"])
         changes.append(Change("component template", name, _action(old, body)))
+    have = _existing_hashes(client.indices.get_index_template, "index_templates", f"{layout.prefix}-*")
     for name, body in wanted.index_templates.items():
-        old = _existing_hash(client.indices.get_index_template, "index_templates", name)
+        old = have.get(name)
         if old != body["_meta"]["netpatrol_hash"]:
             client.indices.put_index_template(
                 name=name, index_patterns=body["index_patterns"], composed_of=body["composed_of"],
                 priority=body["priority"], template=body.get("template"), meta=body["_meta"],
             )
         changes.append(Change("index template", name, _action(old, body)))
-    changes.extend(_update_existing_mappings(client, layout, wanted))
+    if update_mappings or any(c.action != "unchanged" for c in changes):
+        changes.extend(_update_existing_mappings(client, layout, wanted))
     return changes, wanted
 
 
@@ -222,13 +230,13 @@ def _update_existing_mappings(client: Elasticsearch, layout: Layout, wanted: Pla
     return changes
 
 
-_ENSURED: set[tuple[int, str]] = set()
+_ENSURED: set[tuple[str, str]] = set()
 
 
 def ensure(client: Elasticsearch, layout: Layout) -> None:
-    """Install the templates once per client and prefix before the first write (cheap when already there)."""
-    key = (id(client), layout.prefix)
+    """Install the templates before the first write of a process (a few requests when they are already there)."""
+    key = (",".join(str(node.base_url) for node in client.transport.node_pool.all()), layout.prefix)
     if key in _ENSURED:
         return
-    install(client, layout)
+    install(client, layout, update_mappings=False)
     _ENSURED.add(key)

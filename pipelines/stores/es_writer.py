@@ -13,6 +13,7 @@ cluster refuses for good (mapping errors) are written with their error to the sp
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
 CONFLICT_ROUNDS = 8
+# Only what is needed of a bulk answer: per document its status, id, index and error (smaller to send and parse).
+BULK_RESPONSE_FIELDS = "errors,items.*._index,items.*._id,items.*.status,items.*.error"
 
 
 class Unavailable(Exception):
@@ -89,18 +92,49 @@ def merge_item(current: dict[str, Any] | None, observations: list[dict[str, Any]
     return item
 
 
+MERGE_FIELDS = ["seen_runs", "first_seen", "last_seen", "targets"]
+
+
+def _newest_wins(stored: dict[str, Any], observations: list[dict[str, Any]]) -> bool:
+    """Whether one of the observations not yet counted is at least as recent as the item's last sighting."""
+    seen = set(stored.get("seen_runs") or [])
+    fresh = [o["@timestamp"] for o in observations if o["run_id"] not in seen]
+    return not fresh or max(fresh) >= (stored.get("last_seen") or "")
+
+
 class BulkApplier:
     """Turns groups of spool records into bulk requests against one cluster and prefix."""
 
     def __init__(self, client: Elasticsearch, layout: Layout, spool_dir: Path, chunk_size: int = 1000,
-                 max_retries: int = 3, initial_backoff: float = 0.5, max_backoff: float = 8.0) -> None:
+                 threads: int = 2, max_retries: int = 3, initial_backoff: float = 0.5, max_backoff: float = 8.0) -> None:
         self.client = client
+        self.threads = threads
         self.layout = layout
         self.spool_dir = spool_dir
         self.chunk_size = chunk_size
         self.max_retries = max_retries
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
+
+    def in_order(self, records: list[Record]) -> list[list[Record]]:
+        """Split a group where its effects on items would otherwise reorder.
+
+        Observations change items in a second step of `apply`, so a record that sets items'
+        fields directly (a verification's status) must not share a group with observations
+        written before or after it.
+        """
+        groups: list[list[Record]] = []
+        kind = None
+        for record in records:
+            data = record.data
+            this = ("direct" if data.get("op") == "docs" and data.get("index") == self.layout.items else
+                    "merge" if data.get("op") == "observations" else None)
+            if not groups or (this is not None and kind is not None and this != kind):
+                groups.append([])
+                kind = None
+            groups[-1].append(record)
+            kind = this or kind
+        return groups
 
     def apply(self, records: list[Record]) -> Applied:
         """Apply records in order (their effects commute except runs, where the last record wins)."""
@@ -132,17 +166,22 @@ class BulkApplier:
                 self._reject(result, [{"record": data, "error": f"unknown spool record {op!r}"}])
         for run_id, doc in runs.items():
             actions.append({"_op_type": "index", "_index": self.layout.runs, "_id": run_id, "_source": doc})
-        outcomes = self._bulk(actions)
-        accepted: list[dict[str, Any]] = []
+        # One request for the group: the observations, runs and documents, and the items they touch (merged
+        # from the items' current versions, read first). Merging is idempotent, so whatever part of this
+        # request fails, applying the group again later counts nothing twice (and items of observations
+        # refused for good are taken back below).
+        item_actions = self._item_writes(list(observations.values()))
+        outcomes = self._bulk(actions + item_actions)
         rejected: list[dict[str, Any]] = []
+        refused: list[dict[str, Any]] = []
         for action in actions:
             status, info = outcomes[(action["_index"], action["_id"])]
             created = 200 <= status < 300
             already = action["_op_type"] == "create" and status == 409
             gone = action["_op_type"] == "update" and status == 404  # nothing to update, as in SQL
+            is_observation = (action["_index"], action["_id"]) in observations
             if created or already or gone:
-                if (action["_index"], action["_id"]) in observations:
-                    accepted.append(action["_source"])
+                if is_observation:
                     if created:
                         result.observations_new += 1
                     else:
@@ -152,85 +191,165 @@ class BulkApplier:
             else:
                 rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
                                  "error": info.get("error"), "document": action.get("_source", action.get("doc"))})
+                if is_observation:
+                    refused.append(action["_source"])
+        conflicts: set[str] = set()
+        for action in item_actions:
+            status, info = outcomes[(action["_index"], action["_id"])]
+            if 200 <= status < 300:
+                result.items_written += 1
+            elif status == 409:
+                conflicts.add(action["_id"])  # another writer changed the item meanwhile: read and merge again
+            elif status in RETRYABLE_STATUSES:
+                raise Unavailable(f"{self.layout.items}: {status} {_reason(info)}")
+            else:
+                rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
+                                 "error": info.get("error"), "document": action["_source"]})
         self._reject(result, rejected)
-        if accepted:
-            result.items_written = self._merge_items(accepted, result)
+        if conflicts:
+            refused_ids = {id(doc) for doc in refused}
+            again = [doc for doc in observations.values() if doc["item_id"] in conflicts and id(doc) not in refused_ids]
+            result.items_written += self._merge_items(again, result)
+        if refused:
+            self._unmerge(refused, result)
         return result
 
     # --- bulk ---
     def _bulk(self, actions: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-        """(index, id) -> (status, info) for every action; a success of any duplicate wins."""
+        """(index, id) -> (status, info) for every action; a success of any duplicate wins.
+
+        The group goes out as `threads` concurrent bulk requests (the client's parallel_bulk: the
+        client prepares one chunk while the cluster indexes another); documents answered with a
+        retryable status are sent again, alone, with exponential backoff.
+        """
         outcomes: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         if not actions:
             return outcomes
+        chunk = max(50, -(-len(actions) // self.threads)) if self.threads > 1 else self.chunk_size
+        todo = actions
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+            self._send(todo, min(chunk, self.chunk_size), outcomes)
+            todo = [a for a in todo if outcomes[(a["_index"], a["_id"])][0] in RETRYABLE_STATUSES]
+            if not todo:
+                break
+            chunk = self.chunk_size
+        return outcomes
+
+    def _send(self, actions: list[dict[str, Any]], chunk: int,
+              outcomes: dict[tuple[str, str], tuple[int, dict[str, Any]]]) -> None:
+        results = (helpers.parallel_bulk(
+            self.client, actions, thread_count=self.threads, chunk_size=chunk, max_chunk_bytes=50 * 1024 * 1024,
+            raise_on_error=False, raise_on_exception=False, filter_path=BULK_RESPONSE_FIELDS,
+        ) if self.threads > 1 and len(actions) > chunk else helpers.streaming_bulk(
+            self.client, actions, chunk_size=chunk, max_chunk_bytes=50 * 1024 * 1024,
+            raise_on_error=False, raise_on_exception=False, filter_path=BULK_RESPONSE_FIELDS,
+        ))
+        answered: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         try:
-            for ok, item in helpers.streaming_bulk(
-                self.client, actions, chunk_size=self.chunk_size, max_chunk_bytes=50 * 1024 * 1024,
-                raise_on_error=False, raise_on_exception=False, max_retries=self.max_retries,
-                initial_backoff=self.initial_backoff, max_backoff=self.max_backoff,
-                retry_on_status=RETRYABLE_STATUSES, yield_ok=True,
-            ):
+            for _ok, item in results:
                 _op, info = next(iter(item.items()))
                 status = info.get("status")
                 status = int(status) if isinstance(status, int) else 503  # "N/A": no answer for it
                 key = (info.get("_index") or "", info.get("_id") or "")
-                previous = outcomes.get(key)
+                previous = answered.get(key)
                 if previous is None or not (200 <= previous[0] < 300 or previous[0] == 409):
-                    outcomes[key] = (status, info)
+                    answered[key] = (status, info)
         except TransportError as exc:
             raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
-        # Requests that failed as a whole report the index name as written; fill in anything unanswered.
         for action in actions:
-            outcomes.setdefault((action["_index"], action["_id"]), (503, {"error": "no answer for this document"}))
-        return outcomes
+            key = (action["_index"], action["_id"])
+            outcomes[key] = answered.get(key, (503, {"error": "no answer for this document"}))
 
     # --- items ---
-    def _merge_items(self, observations: list[dict[str, Any]], result: Applied) -> int:
+    def _item_writes(self, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Bulk actions that merge these observations into their items (optimistic concurrency on `_seq_no`)."""
         by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for obs in observations:
             by_item[obs["item_id"]].append(obs)
-        pending = set(by_item)
+        if not by_item:
+            return []
+        # Read only what merging needs; the descriptive fields come from the newest observation, and only an
+        # item whose stored sighting is newer than every new one (a late replay) is read whole.
+        current = self._get_items(sorted(by_item), fields=MERGE_FIELDS)
+        whole = [item_id for item_id, found in current.items() if not _newest_wins(found[0], by_item[item_id])]
+        if whole:
+            current.update(self._get_items(whole))
+        actions = []
+        for item_id in sorted(by_item):
+            found = current.get(item_id)
+            merged = merge_item(found[0] if found else None, by_item[item_id])
+            if merged is None:
+                continue  # every observation already counted: a replay
+            action: dict[str, Any] = {"_index": self.layout.items, "_id": item_id, "_source": merged}
+            if found:
+                action.update(_op_type="index", if_seq_no=found[1], if_primary_term=found[2])
+            else:
+                action["_op_type"] = "create"
+            actions.append(action)
+        return actions
+
+    def _merge_items(self, observations: list[dict[str, Any]], result: Applied) -> int:
+        """Merge observations into their items until no concurrent writer interferes; return the items written."""
+        pending = list(observations)
         written = 0
         for _round in range(CONFLICT_ROUNDS):
+            actions = self._item_writes(pending)
+            if not actions:
+                return written
+            outcomes = self._bulk(actions)
+            conflicts, rejected = set(), []
+            for action in actions:
+                status, info = outcomes[(action["_index"], action["_id"])]
+                if 200 <= status < 300:
+                    written += 1
+                elif status == 409:
+                    conflicts.add(action["_id"])
+                elif status in RETRYABLE_STATUSES:
+                    raise Unavailable(f"{self.layout.items}: {status} {_reason(info)}")
+                else:
+                    rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
+                                     "error": info.get("error"), "document": action["_source"]})
+            self._reject(result, rejected)
+            pending = [obs for obs in pending if obs["item_id"] in conflicts]
             if not pending:
                 return written
+        raise Unavailable(f"{len(pending)} item(s) kept changing under concurrent writers; will retry")
+
+    def _unmerge(self, refused: list[dict[str, Any]], result: Applied) -> None:
+        """Take back the sightings of observations the cluster refused, so items count only what is stored."""
+        runs_by_item: dict[str, set[str]] = defaultdict(set)
+        for obs in refused:
+            runs_by_item[obs["item_id"]].add(obs["run_id"])
+        pending = set(runs_by_item)
+        for _round in range(CONFLICT_ROUNDS):
             current = self._get_items(sorted(pending))
             actions = []
             for item_id in sorted(pending):
                 found = current.get(item_id)
-                merged = merge_item(found[0] if found else None, by_item[item_id])
-                if merged is None:
-                    pending.discard(item_id)
+                if found is None:
                     continue
-                action: dict[str, Any] = {"_index": self.layout.items, "_id": item_id, "_source": merged}
-                if found:
-                    action.update(_op_type="index", if_seq_no=found[1], if_primary_term=found[2])
+                item, seq_no, term = found
+                seen = [r for r in item.get("seen_runs") or [] if r not in runs_by_item[item_id]]
+                if len(seen) == len(item.get("seen_runs") or []):
+                    continue
+                action: dict[str, Any] = {"_index": self.layout.items, "_id": item_id, "if_seq_no": seq_no,
+                                          "if_primary_term": term}
+                if seen:
+                    action.update(_op_type="index", _source={**item, "seen_runs": seen, "times_seen": len(seen)})
                 else:
-                    action["_op_type"] = "create"
+                    action["_op_type"] = "delete"
                 actions.append(action)
             outcomes = self._bulk(actions)
-            rejected = []
-            for action in actions:
-                status, info = outcomes[(action["_index"], action["_id"])]
-                if 200 <= status < 300:
-                    pending.discard(action["_id"])
-                    written += 1
-                elif status == 409:
-                    continue  # someone else wrote it meanwhile: read again and merge again
-                elif status in RETRYABLE_STATUSES:
-                    raise Unavailable(f"{self.layout.items}: {status} {_reason(info)}")
-                else:
-                    pending.discard(action["_id"])
-                    rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
-                                     "error": info.get("error"), "document": action["_source"]})
-            self._reject(result, rejected)
-        if pending:
-            raise Unavailable(f"{len(pending)} item(s) kept changing under concurrent writers; will retry")
-        return written
+            pending = {a["_id"] for a in actions if outcomes[(a["_index"], a["_id"])][0] == 409}
+            if not pending:
+                return
+        raise Unavailable("items of refused observations kept changing; will retry")
 
-    def _get_items(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], int, int]]:
+    def _get_items(self, ids: list[str], fields: list[str] | None = None) -> dict[str, tuple[dict[str, Any], int, int]]:
         try:
-            docs = self.client.mget(index=self.layout.items, ids=ids).body["docs"]
+            docs = self.client.mget(index=self.layout.items, ids=ids, source_includes=fields).body["docs"]
         except ApiError as exc:
             if exc.status_code == 404:
                 return {}

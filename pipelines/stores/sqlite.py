@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from crawler.errors import StoreError
-from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, iso, utcnow
+from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.sqlite_tracking import SQLiteTrackingMixin
 
 SCHEMA = """
@@ -241,6 +241,18 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
         run = self.get_run(run_id)
         assert run is not None
         return run
+
+    def set_run_status(self, run_id: str, status: str, stats: dict[str, Any] | None = None) -> Run | None:
+        check_final_status(status)
+        run = self.get_run(run_id)
+        if run is None:
+            return None
+        merged = {**run.stats, **(stats or {})}
+        self._tx([(
+            "UPDATE runs SET status=?, finished_at=coalesce(finished_at, ?), stats=? WHERE id=?",
+            (status, iso(utcnow()), json.dumps(merged, default=str), run_id),
+        )])
+        return self.get_run(run_id)
 
     # --- reading ---
     def _reap(self) -> None:
