@@ -82,12 +82,15 @@ class TimedSite(DemoSite):
 # --------------------------------------------------------------------------- netpatrol runs
 
 
+BROWSER_EXTRA = ""  # extra `browser:` keys from the command line (--recycle-after)
+
+
 def write_config(folder: Path, body: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "netpatrol.yml"
     path.write_text(
         "store: {path: data/np.db}\nallowed_networks: ['127.0.0.1/32']\n"
-        f"browser: {{max_pages: {MAX_PAGES}, timeout: 30}}\ntargets:\n" + body,
+        f"browser: {{max_pages: {MAX_PAGES}, timeout: 30{BROWSER_EXTRA}}}\ntargets:\n" + body,
         encoding="utf-8",
     )
     return path
@@ -291,7 +294,11 @@ def main() -> int:
     parser.add_argument("--memory-pages", type=int, default=1100, help="pages of the memory run (default 1100)")
     parser.add_argument("--mixed", type=int, default=400, help="pages of the mixed site (default 400)")
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "memory", "mixed"])
+    parser.add_argument("--recycle-after", type=int, help="browser.recycle_after for netpatrol's runs (default: the config default)")
     args = parser.parse_args()
+    if args.recycle_after:
+        global BROWSER_EXTRA
+        BROWSER_EXTRA = f", recycle_after: {args.recycle_after}"
 
     lookup = find_browser(None)
     if not lookup.found:
@@ -300,7 +307,8 @@ def main() -> int:
     executable = str(lookup.path)
     results: dict[str, Any] = {"chromium": executable, "cpus": os.cpu_count(),
                                "load_average_at_start": os.getloadavg()}
-    with tempfile.TemporaryDirectory(prefix="netpatrol-bench-render-") as tmp, TimedSite() as site:
+    site = TimedSite()
+    with tempfile.TemporaryDirectory(prefix="netpatrol-bench-render-") as tmp, site:
         work = Path(tmp)
         if "throughput" not in args.skip:
             results["throughput"] = bench_throughput(site, executable, work, args.pages, args.rounds)

@@ -254,7 +254,7 @@ class BrowserConfig(Strict):
         description="resource types not loaded (they are loaded when a hit's screenshot is taken)",
     )
     screenshots: bool = Field(True, description="full-page PNG of every hit on a rendered page")
-    recycle_after: int = Field(200, ge=1, description="pages per browser context before a fresh one is used")
+    recycle_after: int = Field(2000, ge=1, description="pages per browser context before a fresh one is used")
     js_heap_mb: int = Field(256, ge=32, le=8192, description="JavaScript heap limit per page (memory eaters crash alone)")
 
 

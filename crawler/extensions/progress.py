@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 from scrapy.spiders import Spider
 from twisted.internet.task import LoopingCall
 
@@ -71,7 +70,7 @@ class Progress:
     def from_crawler(cls, crawler: Crawler) -> "Progress":
         mode = crawler.settings.get("NETPATROL_PROGRESS", "auto")
         if mode == "off":
-            raise NotConfigured("progress display is off")
+            return cls(crawler, "", None, 0.0)  # inert: connected to nothing, and no "Disabled" warning
         from crawler.context import target_from
 
         target = target_from(crawler.settings)

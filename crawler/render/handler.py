@@ -5,7 +5,8 @@ gets a page in the current browser context, hardened before it loads (crawler.re
 its actions and evidence capture (crawler.render.actions), and one deadline for all of it.
 Whatever happens — success, error, timeout, a page stuck in a script loop — the page is
 closed in `finally`, and every `recycle_after` pages a fresh context replaces the old one
-(closed once its last page is done), so memory stays flat over long runs. A browser that
+(closed once its last page is done): closed pages keep memory flat (bench/render.py: 1,000
+pages in one context), recycling is the safety net for much longer runs. A browser that
 crashes is relaunched by scrapy-playwright on the next page; the pages it took down fail
 as `render_browser_closed` and the run goes on.
 """
@@ -55,7 +56,7 @@ class RenderOptions:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> "RenderOptions":
         timeout = settings.getfloat("NETPATROL_RENDER_TIMEOUT", 30.0)
-        recycle = settings.getint("NETPATROL_RENDER_RECYCLE_PAGES", 200)
+        recycle = settings.getint("NETPATROL_RENDER_RECYCLE_PAGES", 2000)
         navigations = settings.getint("NETPATROL_RENDER_MAX_NAVIGATIONS", 10)
         if timeout <= 0:
             raise ValueError(f"NETPATROL_RENDER_TIMEOUT must be positive, got {timeout}")
@@ -135,24 +136,35 @@ class RenderingDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if not request.meta.get("playwright"):
             return await super().download_request(request)
         await self._start()
-        self._prepare(request)
         self._count("netpatrol/render/requests")
-        try:
-            response = await asyncio.wait_for(super().download_request(request), self.options.deadline)
-        except asyncio.TimeoutError:
-            raise RenderTimeout(f"rendering took longer than {self.options.deadline:.0f}s") from None
-        except (IgnoreRequest, RenderError):
-            raise
-        except Exception as exc:
-            kind = render_error_kind(exc)
-            page = self._open.get(id(request))
-            state = self.pages.find(page) if page is not None else None
-            if state is not None and state.downloads and kind in ("timeout", "failed"):
-                kind = "download"  # a page that only starts a download never finishes loading
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise RenderError(first, kind) from exc
-        finally:
-            await self._release(request)
+        hit_check = request.meta.get("netpatrol_hit_check")
+        for attempt in (1, 2):
+            request.meta["netpatrol_hit_check"] = hit_check
+            self._prepare(request)
+            try:
+                response = await asyncio.wait_for(super().download_request(request), self.options.deadline)
+                break
+            except asyncio.TimeoutError:
+                raise RenderTimeout(f"rendering took longer than {self.options.deadline:.0f}s") from None
+            except (IgnoreRequest, RenderError):
+                raise
+            except Exception as exc:
+                kind = render_error_kind(exc)
+                if kind == "browser_closed" and attempt == 1 and not self._closing:
+                    # The browser died under this page: once it has been dropped, try the page again (a relaunch).
+                    await self._await_browser_reset()
+                    self._count("netpatrol/render/retried_after_browser_loss")
+                    continue
+                page = self._open.get(id(request))
+                state = self.pages.find(page) if page is not None else None
+                if state is not None and state.downloads and kind in ("timeout", "failed"):
+                    kind = "download"  # a page that only starts a download never finishes loading
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise RenderError(first, kind) from exc
+            finally:
+                await self._release(request)
+        else:  # pragma: no cover - every attempt breaks, continues once or raises
+            raise RenderError("rendering was not attempted")
         self._count("netpatrol/render/pages")
         snapshot = request.meta.pop("netpatrol_snapshot", None)
         if snapshot is not None and isinstance(response, TextResponse):
@@ -160,6 +172,15 @@ class RenderingDownloadHandler(ScrapyPlaywrightDownloadHandler):
             url, html = snapshot
             response = response.replace(url=url, body=html.encode("utf-8"), encoding="utf-8")
         return response
+
+    async def _await_browser_reset(self, seconds: float = 10.0) -> None:
+        """Wait until a disconnected browser has been dropped (scrapy-playwright relaunches on the next page)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            browser = getattr(self, "browser", None)
+            if browser is None or browser.is_connected():
+                return
+            await asyncio.sleep(0.05)
 
     async def _start(self) -> None:
         async with self._launch_lock:
@@ -247,7 +268,13 @@ class RenderingDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if not self._closing:
             self._count("netpatrol/render/browser_restarts")  # relaunched with the next page
             logger.warning("the browser went away (crashed or killed); it is relaunched for the next page")
+        dead = list(self.context_wrappers.values())
         await super()._browser_disconnected_callback()
+        # Requests waiting for a page slot in a dead context would wait forever (its pages never report
+        # closing): wake them; they fail on the closed context and scrapy-playwright retries them anew.
+        for wrapper in dead:
+            for _ in range(self.config.max_pages_per_context):
+                wrapper.semaphore.release()
 
     def open_pages(self) -> int:
         return sum(len(w.context.pages) for w in self.context_wrappers.values())
