@@ -32,6 +32,10 @@ es:
 es-stop:
 	bash scripts/elasticsearch stop
 
+## bench: every benchmark under bench/, each side by side with its baseline (takes several minutes)
+bench: install
+	bash scripts/bench
+
 typecheck: install
 	$(BIN)/python -m mypy
 

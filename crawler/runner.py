@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings
 
+from crawler import logfilters
 from crawler import settings as default_settings
 from crawler.config import LoadedConfig, SearchTarget, SiteTarget
 from crawler.errors import UsageError
@@ -41,6 +42,7 @@ def new_run_id(target: str) -> str:
 
 
 def base_settings(loaded: LoadedConfig, log_level: str | None = None, progress_mode: str = "auto") -> Settings:
+    logfilters.install()
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     settings.set("NETPATROL_CONFIG_PATH", str(loaded.path), priority="project")

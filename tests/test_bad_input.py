@@ -71,6 +71,21 @@ def test_broken_pages_are_counted_and_the_run_finishes(cli, make_config, site: D
     assert [h["url"].rsplit("/", 1)[-1] for h in hits] == ["broken-html"]
 
 
+def test_dead_host_under_robots_obey_is_one_line_not_a_traceback(cli, make_config, site: DemoSite) -> None:
+    dead = f"http://127.0.0.1:{_free_port()}/"
+    target = _site_target(site, ["/item/" + site.listings(illegal=True)[0]["id"]]).replace("robots: ignore", "robots: obey")
+    config = make_config(
+        "store: {path: data/np.db}\nallow_private_networks: true\ntargets:"
+        + target.replace("start_urls: [", f'start_urls: ["{dead}", ')
+    )
+    result = cli("run", "--config", str(config), "--progress", "off")
+    assert result.code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"robots.txt for {dead}" in result.stderr and "could not be fetched" in result.stderr
+    (status, stats), = _run_stats(config)
+    assert stats["netpatrol/fetch/errors/connect"] == 1 and stats["netpatrol/pages"] == 1
+
+
 def test_failed_runs_are_left_out_of_the_report(cli, make_config, site: DemoSite) -> None:
     good = _site_target(site, ["/item/" + site.listings(illegal=True)[0]["id"]])
     config = make_config("store: {path: data/np.db}\nallow_private_networks: true\ntargets:" + good)
