@@ -164,8 +164,10 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from crawler.demo.run import run_demo
+    from crawler.demo.run import run_demo, serve_demo
 
+    if args.serve:
+        return serve_demo(Path(args.data_dir), port=args.port)
     return run_demo(Path(args.data_dir), progress_mode=args.progress)
 
 
@@ -249,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "serve the bundled demo site, patrol it twice around a simulated takedown, print the report")
     p.add_argument("--data-dir", default="data/demo")
     p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
+    p.add_argument("--serve", action="store_true",
+                   help="only serve the demo site (until Ctrl-C) and write a scheduled config for it")
+    p.add_argument("--port", type=int, default=8000, help="port of --serve (0: any free port)")
 
     from crawler.es_commands import register as register_es_commands
 

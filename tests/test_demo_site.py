@@ -567,3 +567,30 @@ def test_javascript_pages_are_mounted_when_present(demo: DemoSite) -> None:
     assert index.status == 200 and index.headers["Content-Type"] == "text/html; charset=utf-8"
     assert fetch(demo, "/js/item/does-not-exist").status == 404
     assert fetch(demo, "/js/no-such-page").status == 404
+
+
+def test_demo_serve_writes_a_scheduled_config_that_validates(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from crawler.config import load_config
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "demo", "--serve", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", first)
+        assert match, first
+        with urllib.request.urlopen(match.group(1) + "/", timeout=5) as response:
+            assert response.status == 200
+        loaded = load_config(tmp_path / "demo.yml")
+        schedules = {t.name: t.schedule for t in loaded.config.targets}
+        assert all(schedules.values()) and set(schedules) == {"market", "market-search"}
+        assert loaded.config.targets[0].start_urls == [match.group(1) + "/"]  # type: ignore[union-attr]
+    finally:
+        child.terminate()
+        child.wait(10)

@@ -10,6 +10,7 @@ import shutil
 from datetime import datetime, timezone
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -49,6 +50,42 @@ targets:
       snippet: "p.snippet::text"
       total: "#total::text"
 """
+
+
+SCHEDULES = {"market": "{every: 2m}", "market-search": "{every: 1m}"}
+
+
+def scheduled_config(base: str) -> str:
+    """The demo config with a schedule per target, for trying `netpatrol schedule` against the served site."""
+    lines = []
+    for line in DEMO_CONFIG.format(base=base).splitlines():
+        lines.append(line)
+        for name, schedule in SCHEDULES.items():
+            if line == f"  - name: {name}":
+                lines.append(f"    schedule: {schedule}")
+    return "\n".join(lines) + "\n"
+
+
+def serve_demo(data_dir: Path, port: int = 8000) -> int:
+    """Serve the demo site until interrupted, with a ready config for `run`, `schedule` and `report`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with DemoSite() as site:
+        try:
+            base = site.start(port=port)
+        except OSError as exc:
+            print(f"netpatrol: cannot serve the demo site on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+            return 1
+        config = data_dir / "demo.yml"
+        config.write_text(scheduled_config(base), encoding="utf-8")
+        print(f"Demo site serving at {base}; config written to {config}", flush=True)
+        print(f"Try: netpatrol run --config {config}   |   netpatrol schedule --config {config}", flush=True)
+        print("Ctrl-C stops the site.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
 
 
 def _round(config: Path, progress_mode: str) -> int:
