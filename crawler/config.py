@@ -6,6 +6,7 @@ a silently ignored setting. Relative paths resolve against the config file's fol
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import re
 from pathlib import Path
@@ -204,7 +205,16 @@ class SearchTarget(TargetBase):
     pages: int = Field(1, ge=1, le=100)
     page_start: int = Field(1, ge=0, description="value of {page} for the first result page")
     page_step: int = Field(1, ge=1, description="increment of {page} per result page (10 for offset-style engines)")
+    query_encoding: str = Field("utf-8", description="charset the query is percent-encoded in (gbk for many older Chinese sites)")
     selectors: Selectors
+
+    @field_validator("query_encoding")
+    @classmethod
+    def _encoding(cls, name: str) -> str:
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {name!r} (e.g. utf-8, gbk, gb18030, big5)") from None
 
     @field_validator("url")
     @classmethod

@@ -155,3 +155,27 @@ def test_report_bad_windows(cli, make_config, site: DemoSite) -> None:
 def test_unknown_target(cli, make_config, site: DemoSite) -> None:
     result = cli("run", "--config", str(site_config(make_config, site)), "--target", "nope")
     assert result.code == 2 and "unknown target(s) nope" in result.stderr
+
+
+def test_search_queries_are_encoded_in_the_configured_charset(cli, make_config, site: DemoSite) -> None:
+    config = make_config(
+        f"""
+        store: {{path: data/np.db}}
+        allow_private_networks: true
+        targets:
+          - name: gbk-search
+            type: search
+            url: "{site.base_url}/search?q={{query}}&page={{page}}"
+            queries: ["赌博"]
+            query_encoding: GBK
+            robots: ignore
+            selectors: {{result: "li.result", title: "a.title::text", url: "a.title::attr(href)"}}
+        """
+    )
+    site.clear_log()
+    assert cli("run", "--config", str(config), "--progress", "off").code == 0
+    assert "/search?q=%B6%C4%B2%A9&page=1" in site.request_log
+    bad = make_config(config.read_text(encoding="utf-8").replace("GBK", "klingon"), name="bad.yml")
+    result = cli("config", "check", str(bad))
+    assert result.code == 2
+    assert "targets[0].query_encoding: unknown encoding 'klingon'" in result.stderr

@@ -50,7 +50,8 @@ class SearchSpider(PatrolSpider):
         for query in target.queries:
             for index in range(target.pages):
                 page_value = target.page_start + index * target.page_step
-                url = target.url.replace("{query}", quote(query, safe="")).replace("{page}", str(page_value))
+                quoted = quote(query, safe="", encoding=target.query_encoding, errors="xmlcharrefreplace")
+                url = target.url.replace("{query}", quoted).replace("{page}", str(page_value))
                 yield Request(
                     url,
                     callback=self.parse,

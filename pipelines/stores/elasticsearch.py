@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import orjson
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
@@ -72,7 +73,8 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         return BulkApplier(self.client, self.layout, self.spool_dir, chunk_size=self.bulk_docs)
 
     # --- writing: every write is a spool record -----------------------------------------------
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any], memory: dict[str, Any] | None = None) -> None:
+        """Append `record` to the spool, then hand it (or `memory`, the same record as the writer wants it) over."""
         with self._lock:
             if self._closed:
                 raise StoreError("the Elasticsearch store is closed")
@@ -83,7 +85,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
                 self._drainer.start()
             end = self._segment.append(record)
             assert self._drainer is not None
-            self._drainer.hand_over(Record(end, record))
+            self._drainer.hand_over(Record(end, record if memory is None else memory))
 
     def _run_record(self, run: Run) -> dict[str, Any]:
         return {"op": "run", "id": run.id, "doc": layout_docs.run_doc(run)}
@@ -114,18 +116,23 @@ class ElasticsearchStore(AnalyticsMixin, Store):
     def add_observations(self, observations: list[Observation]) -> None:
         if not observations:
             return
+        # Each document is serialized once: the spool line embeds those bytes and the writer thread sends
+        # the same bytes in its bulk request (it keeps the dict too, to merge the items).
         by_index: dict[str, list[dict[str, Any]]] = {}
         for obs in observations:
             run = self._runs.get(obs.run_id)
             started = run.started_at if run is not None else obs.seen_at
             urls = self._run_urls.setdefault(obs.run_id, set())
             urls.add(obs.canonical_url)
+            doc = layout_docs.observation_doc(obs, started)
             by_index.setdefault(self.layout.observations_index(started), []).append({
-                "_id": layout_docs.observation_id(obs.run_id, obs.canonical_url),
-                "doc": layout_docs.observation_doc(obs, started),
+                "_id": layout_docs.observation_id(obs.run_id, obs.canonical_url), "doc": doc,
+                "raw": orjson.dumps(doc, default=str),
             })
         for index, docs in by_index.items():
-            self._write({"op": "observations", "index": index, "docs": docs})
+            spooled = [{"_id": d["_id"], "doc": orjson.Fragment(d["raw"])} for d in docs]
+            self._write({"op": "observations", "index": index, "docs": spooled},
+                        memory={"op": "observations", "index": index, "docs": docs})
         for run_id in {o.run_id for o in observations}:
             run = self._runs.get(run_id)
             if run is not None:

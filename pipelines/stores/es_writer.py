@@ -13,14 +13,16 @@ cluster refuses for good (mapping errors) are written with their error to the sp
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import orjson
 from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import ApiError, Elasticsearch
 
 from pipelines.stores.base import iso, utcnow
 from pipelines.stores.es_layout import Layout
@@ -30,8 +32,11 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
 CONFLICT_ROUNDS = 8
-# Only what is needed of a bulk answer: per document its status, id, index and error (smaller to send and parse).
-BULK_RESPONSE_FIELDS = "errors,items.*._index,items.*._id,items.*.status,items.*.error"
+# Only what is needed of a bulk answer: per document its status and error, in the order of the request
+# (the answer lists the documents in request order, so ids and index names need not come back).
+BULK_RESPONSE_FIELDS = "items.*.status,items.*.error"
+MAX_CHUNK_BYTES = 50 * 1024 * 1024
+Outcome = tuple[int, dict[str, Any]]
 
 
 class Unavailable(Exception):
@@ -150,8 +155,11 @@ class BulkApplier:
                     key = (data["index"], entry["_id"])
                     if key not in observations:
                         observations[key] = entry["doc"]
-                        actions.append({"_op_type": "create", "_index": data["index"], "_id": entry["_id"],
-                                        "_source": entry["doc"]})
+                        action = {"_op_type": "create", "_index": data["index"], "_id": entry["_id"],
+                                  "_source": entry["doc"], "_observation": True}
+                        if "raw" in entry:  # the document as serialized for the spool: sent as is
+                            action["_raw"] = entry["raw"]
+                        actions.append(action)
             elif op == "run":
                 runs[data["id"]] = data["doc"]  # later states of a run replace earlier ones
             elif op == "docs":  # plain documents: create (first write wins), index (last wins) or partial update
@@ -166,20 +174,27 @@ class BulkApplier:
                 self._reject(result, [{"record": data, "error": f"unknown spool record {op!r}"}])
         for run_id, doc in runs.items():
             actions.append({"_op_type": "index", "_index": self.layout.runs, "_id": run_id, "_source": doc})
-        # One request for the group: the observations, runs and documents, and the items they touch (merged
-        # from the items' current versions, read first). Merging is idempotent, so whatever part of this
-        # request fails, applying the group again later counts nothing twice (and items of observations
-        # refused for good are taken back below).
-        item_actions = self._item_writes(list(observations.values()))
-        outcomes = self._bulk(actions + item_actions)
+        # The observations, runs and documents go out in one bulk request on a helper thread while this one
+        # reads the items they touch, merges them and writes them (optimistic concurrency): the cluster indexes
+        # the two shards at once, and the read overlaps the indexing. Merging is idempotent, so whatever part
+        # fails, applying the group again later counts nothing twice (and items of observations refused for
+        # good are taken back below).
+        background = _Background(self._bulk, actions) if self.threads > 1 and actions and observations else None
+        try:
+            item_actions = self._item_writes(list(observations.values()))
+            item_outcomes = self._bulk(item_actions)
+        except BaseException:
+            if background is not None:
+                background.wait()  # nothing of this group may still be in flight when it is retried
+            raise
+        outcomes = background.result() if background is not None else self._bulk(actions)
         rejected: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
-        for action in actions:
-            status, info = outcomes[(action["_index"], action["_id"])]
+        for action, (status, info) in zip(actions, outcomes):
             created = 200 <= status < 300
             already = action["_op_type"] == "create" and status == 409
             gone = action["_op_type"] == "update" and status == 404  # nothing to update, as in SQL
-            is_observation = (action["_index"], action["_id"]) in observations
+            is_observation = action.get("_observation", False)
             if created or already or gone:
                 if is_observation:
                     if created:
@@ -194,8 +209,7 @@ class BulkApplier:
                 if is_observation:
                     refused.append(action["_source"])
         conflicts: set[str] = set()
-        for action in item_actions:
-            status, info = outcomes[(action["_index"], action["_id"])]
+        for action, (status, info) in zip(item_actions, item_outcomes):
             if 200 <= status < 300:
                 result.items_written += 1
             elif status == 409:
@@ -215,52 +229,59 @@ class BulkApplier:
         return result
 
     # --- bulk ---
-    def _bulk(self, actions: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-        """(index, id) -> (status, info) for every action; a success of any duplicate wins.
+    def _bulk(self, actions: list[dict[str, Any]]) -> list[Outcome]:
+        """(status, info) for every action, in order.
 
-        The group goes out as `threads` concurrent bulk requests (the client's parallel_bulk: the
-        client prepares one chunk while the cluster indexes another); documents answered with a
+        The actions go out in bulk requests of up to `chunk_size` documents, serialized here once into the
+        NDJSON body (an observation's document as the spool serialized it); documents answered with a
         retryable status are sent again, alone, with exponential backoff.
         """
-        outcomes: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        if not actions:
-            return outcomes
-        chunk = max(50, -(-len(actions) // self.threads)) if self.threads > 1 else self.chunk_size
-        todo = actions
+        outcomes: list[Outcome] = [(503, {"error": "not sent"})] * len(actions)
+        todo = list(range(len(actions)))
         for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
-            self._send(todo, min(chunk, self.chunk_size), outcomes)
-            todo = [a for a in todo if outcomes[(a["_index"], a["_id"])][0] in RETRYABLE_STATUSES]
             if not todo:
                 break
-            chunk = self.chunk_size
+            if attempt:
+                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+            self._send(actions, todo, outcomes)
+            todo = [i for i in todo if outcomes[i][0] in RETRYABLE_STATUSES]
         return outcomes
 
-    def _send(self, actions: list[dict[str, Any]], chunk: int,
-              outcomes: dict[tuple[str, str], tuple[int, dict[str, Any]]]) -> None:
-        results = (helpers.parallel_bulk(
-            self.client, actions, thread_count=self.threads, chunk_size=chunk, max_chunk_bytes=50 * 1024 * 1024,
-            raise_on_error=False, raise_on_exception=False, filter_path=BULK_RESPONSE_FIELDS,
-        ) if self.threads > 1 and len(actions) > chunk else helpers.streaming_bulk(
-            self.client, actions, chunk_size=chunk, max_chunk_bytes=50 * 1024 * 1024,
-            raise_on_error=False, raise_on_exception=False, filter_path=BULK_RESPONSE_FIELDS,
-        ))
-        answered: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    def _send(self, actions: list[dict[str, Any]], todo: list[int], outcomes: list[Outcome]) -> None:
+        """Send the actions at positions `todo`, chunk by chunk; record each one's answer in `outcomes`."""
+        chunk: list[int] = []
+        body: list[bytes] = []
+        size = 0
+        for i in todo:
+            lines = actions[i].get("_lines")
+            if lines is None:
+                lines = actions[i]["_lines"] = _lines(actions[i])
+            if chunk and (len(chunk) >= self.chunk_size or size + len(lines) > MAX_CHUNK_BYTES):
+                self._request(chunk, body, outcomes)
+                chunk, body, size = [], [], 0
+            chunk.append(i)
+            body.append(lines)
+            size += len(lines)
+        if chunk:
+            self._request(chunk, body, outcomes)
+
+    def _request(self, chunk: list[int], body: list[bytes], outcomes: list[Outcome]) -> None:
         try:
-            for _ok, item in results:
-                _op, info = next(iter(item.items()))
-                status = info.get("status")
-                status = int(status) if isinstance(status, int) else 503  # "N/A": no answer for it
-                key = (info.get("_index") or "", info.get("_id") or "")
-                previous = answered.get(key)
-                if previous is None or not (200 <= previous[0] < 300 or previous[0] == 409):
-                    answered[key] = (status, info)
+            items = self.client.bulk(operations=b"".join(body), filter_path=BULK_RESPONSE_FIELDS).body.get("items") or []
+        except ApiError as exc:  # the whole request refused (413, 429, 5xx...): every document gets its status
+            info = {"error": exc.body if isinstance(exc.body, (dict, str)) else str(exc)}
+            for i in chunk:
+                outcomes[i] = (int(exc.status_code), info)
+            return
         except TransportError as exc:
             raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
-        for action in actions:
-            key = (action["_index"], action["_id"])
-            outcomes[key] = answered.get(key, (503, {"error": "no answer for this document"}))
+        if len(items) != len(chunk):  # cannot tell which answer is whose: try them all again
+            items = [{}] * len(chunk)
+        for i, item in zip(chunk, items):
+            info = next(iter(item.values()), None) if item else None
+            status = info.get("status") if info else None
+            outcomes[i] = ((status, info) if isinstance(status, int)
+                           else (503, {"error": "no answer for this document"}))  # "N/A": no answer for it
 
     # --- items ---
     def _item_writes(self, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -300,8 +321,7 @@ class BulkApplier:
                 return written
             outcomes = self._bulk(actions)
             conflicts, rejected = set(), []
-            for action in actions:
-                status, info = outcomes[(action["_index"], action["_id"])]
+            for action, (status, info) in zip(actions, outcomes):
                 if 200 <= status < 300:
                     written += 1
                 elif status == 409:
@@ -342,7 +362,7 @@ class BulkApplier:
                     action["_op_type"] = "delete"
                 actions.append(action)
             outcomes = self._bulk(actions)
-            pending = {a["_id"] for a in actions if outcomes[(a["_index"], a["_id"])][0] == 409}
+            pending = {a["_id"] for a, (status, _info) in zip(actions, outcomes) if status == 409}
             if not pending:
                 return
         raise Unavailable("items of refused observations kept changing; will retry")
@@ -379,6 +399,50 @@ class BulkApplier:
         for entry in entries:
             logger.error("Elasticsearch refused %s/%s (%s): %s; the document is kept in %s",
                          entry.get("index"), entry.get("id"), entry.get("status"), _reason(entry), path)
+
+
+def _lines(action: dict[str, Any]) -> bytes:
+    """The action's two NDJSON lines (one for a delete)."""
+    op = action["_op_type"]
+    meta: dict[str, Any] = {"_index": action["_index"], "_id": action["_id"]}
+    if "if_seq_no" in action:
+        meta["if_seq_no"] = action["if_seq_no"]
+        meta["if_primary_term"] = action["if_primary_term"]
+    head = orjson.dumps({op: meta}, option=orjson.OPT_APPEND_NEWLINE)
+    if op == "delete":
+        return head
+    if op == "update":
+        return head + orjson.dumps({"doc": action["doc"]}, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    raw = action.get("_raw")
+    if raw is None:
+        return head + orjson.dumps(action["_source"], default=str, option=orjson.OPT_APPEND_NEWLINE)
+    return head + raw + b"\n"
+
+
+class _Background(threading.Thread):
+    """One call on a helper thread; `result()` waits for it and returns its value or raises its exception."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        super().__init__(name="netpatrol-es-bulk", daemon=True)
+        self._fn, self._args = fn, args
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn(*self._args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self._error = exc
+
+    def wait(self) -> None:
+        self.join()
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _reason(info: dict[str, Any]) -> str:
