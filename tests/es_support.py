@@ -1,8 +1,8 @@
 """Helpers for the tests that need a real Elasticsearch: its URL, fresh index prefixes, a loopback TCP proxy.
 
 `make test` (scripts/test) starts a real single-node Elasticsearch and exports its URL as
-NETPATROL_TEST_ES_URL. In CI (CI=true) a missing URL fails the test; on a developer's
-machine it skips with the command that starts one.
+NETPATROL_TEST_ES_URL. Under `make test` (which sets NETPATROL_REQUIRE_SERVICES=1) and in CI
+(CI=true) a missing URL fails the test; a developer running pytest alone is told to run `make es`.
 
 The proxy sits between netpatrol and the node on 127.0.0.1, so a test can take the
 cluster away mid-run (`stop`), hold a bulk response while the writer is killed
@@ -32,7 +32,7 @@ def es_url() -> str:
     if url:
         return url.rstrip("/")
     message = f"{ENV} is not set: run `make test` (it starts Elasticsearch) or `make es` and export its URL"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("CI", "NETPATROL_REQUIRE_SERVICES")):
         pytest.fail(message)
     pytest.skip(message)
     raise AssertionError("unreachable")
