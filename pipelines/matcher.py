@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import hyperscan
 
 from crawler.errors import ConfigError
+from pipelines.hscache import compile_database
 from pipelines.matchstate import (CompiledContext, CompiledRule, CompiledSignal, FieldScan, Page, RuleEvaluation, Span,
                                   Term)
 from pipelines.normalize import is_latin_boundary, normalize, normalize_text
@@ -170,10 +171,9 @@ class Matcher:
         patterns = [p for t in self.terms for p in t.patterns]
         if not patterns:
             return None
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
-            db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
-                       flags=hyperscan.HS_FLAG_SINGLEMATCH, literal=True)
+            db = compile_database(patterns, list(range(len(patterns))), [hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns),
+                                  literal=True)
         except hyperscan.error as exc:
             match = re.search(r"id:(\d+)", str(exc))
             owner = self._term_owner.get(self._pattern_term[int(match.group(1))], "a rule") if match else "a rule"

@@ -15,6 +15,7 @@ import hyperscan
 import regex as pyregex
 
 from crawler.errors import ConfigError
+from pipelines.hscache import compile_database
 from pipelines.normalize import _t2s
 
 _HS_FLAGS = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
@@ -94,10 +95,7 @@ class RegexEngine:
         return self._build(usable) if usable else None
 
     def _build(self, ids: list[int]) -> hyperscan.Database:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=[self.patterns[i].encode("utf-8") for i in ids], ids=ids, elements=len(ids),
-                   flags=[_HS_FLAGS] * len(ids))
-        return db
+        return compile_database([self.patterns[i].encode("utf-8") for i in ids], ids, [_HS_FLAGS] * len(ids))
 
     def scan(self, plain: str, plain_bytes: bytes) -> tuple[dict[int, int], list[str]]:
         """Return ({regex id: byte end of its first match}, problems) for one field's plain form."""
