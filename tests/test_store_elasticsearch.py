@@ -223,3 +223,78 @@ def test_a_refused_document_is_reported_with_its_error_not_dropped(make_config, 
     assert len(rejected) == 1 and rejected[0]["document"]["url"] == "https://e.com/bad"
     assert rejected[0]["status"] == 400 and "rank" in json.dumps(rejected[0]["error"])
     assert [d["url"] for d in observations_of(url, prefix)] == ["https://e.com/good"]
+
+
+def _direct_store(url: str, prefix: str, spool: Path, bulk_docs: int) -> Any:
+    from elasticsearch import Elasticsearch
+
+    from pipelines.stores.elasticsearch import ElasticsearchStore
+    from pipelines.stores.es_client import fast_serializer
+    from pipelines.stores.es_layout import Layout
+
+    return ElasticsearchStore(Elasticsearch(url, request_timeout=60, **fast_serializer()), Layout(prefix), spool,
+                              url=url, bulk_docs=bulk_docs, close_timeout=120)
+
+
+def test_concurrent_stores_count_each_run_once_in_every_item(es: tuple[str, str], tmp_path: Path) -> None:
+    """Three crawls at once on the same items, in bulk groups of many small requests and item slices (written
+    side by side, while the indices are still being created): optimistic concurrency loses no sighting."""
+    import threading
+
+    url, prefix = es
+    urls = [f"https://e.com/shared/{i}" for i in range(240)]
+    runs = ["c1", "c2", "c3"]
+    start = threading.Barrier(len(runs))
+    errors: list[BaseException] = []
+
+    def crawl(run_id: str) -> None:
+        try:
+            store = _direct_store(url, prefix, tmp_path / "spool", bulk_docs=20)
+            store.start_run(Run(id=run_id, target="t", kind="site", started_at=iso(utcnow()) or "", rules_version="v"))
+            start.wait(30)
+            order = urls if run_id != "c2" else list(reversed(urls))
+            for offset in range(0, len(order), 30):
+                store.add_observations([_obs(run_id, u) for u in order[offset : offset + 30]])
+            store.finish_run(run_id, "completed", len(urls), 0, {})
+            store.close()
+            assert store._drainer is not None and store._drainer.caught_up
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=crawl, args=(run_id,)) for run_id in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    assert count_docs(url, f"{prefix}-observations-*") == len(urls) * len(runs)
+    items = {hit["_source"]["canonical_url"]: hit["_source"] for hit in search_all(url, f"{prefix}-items")}
+    assert set(items) == set(urls)
+    assert {item["times_seen"] for item in items.values()} == {len(runs)}
+    assert all(sorted(item["seen_runs"]) == runs for item in items.values())
+    assert not list((tmp_path / "spool").glob("*.spool"))
+
+
+def test_the_spooled_line_is_the_document_indexed(es: tuple[str, str], tmp_path: Path) -> None:
+    """An observation is serialized once: the spool line holds it, and the same bytes are what gets indexed."""
+    from pipelines.stores import es_layout
+
+    url, prefix = es
+    store = _direct_store(url, prefix, tmp_path / "spool", bulk_docs=1000)
+    started = iso(utcnow()) or ""
+    store.start_run(Run(id="s1", target="t", kind="site", started_at=started, rules_version="v"))
+    observations = [_obs("s1", f"https://e.com/{i}", title=f"出售 {i}", explanation={"terms": {"r": ["出售"]}})
+                    for i in range(3)]
+    store.add_observations(observations)
+    assert store._segment is not None
+    lines = [json.loads(line) for line in store._segment.path.read_text(encoding="utf-8").splitlines()]
+    store.finish_run("s1", "completed", 3, 0, {})
+    store.close()
+    spooled = [entry for line in lines if line["op"] == "observations" for entry in line["docs"]]
+    expected = [es_layout.observation_doc(o, started) for o in observations]
+    assert [e["doc"] for e in spooled] == json.loads(json.dumps(expected))
+    assert [e["_id"] for e in spooled] == [es_layout.observation_id("s1", o.canonical_url) for o in observations]
+    indexed = {hit["_id"]: hit["_source"] for hit in search_all(url, f"{prefix}-observations-*")}
+    assert {e["_id"]: e["doc"] for e in spooled} == indexed
+    items = [hit["_source"] for hit in search_all(url, f"{prefix}-items")]
+    assert sorted(i["title"] for i in items) == ["出售 0", "出售 1", "出售 2"] and {i["times_seen"] for i in items} == {1}

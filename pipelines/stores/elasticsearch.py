@@ -30,7 +30,7 @@ from pipelines.stores.es_drain import Drainer
 from pipelines.stores.es_layout import Layout
 from pipelines.stores.es_spool import Record, SegmentWriter, pending
 from pipelines.stores.es_templates import ensure
-from pipelines.stores.es_writer import BulkApplier
+from pipelines.stores.es_writer import BulkApplier, merge_summary
 from pipelines.stores.sqlite import _pid_alive
 
 logger = logging.getLogger(__name__)
@@ -116,21 +116,21 @@ class ElasticsearchStore(AnalyticsMixin, Store):
     def add_observations(self, observations: list[Observation]) -> None:
         if not observations:
             return
-        # Each document is serialized once: the spool line embeds those bytes and the writer thread sends
-        # the same bytes in its bulk request (it keeps the dict too, to merge the items).
-        by_index: dict[str, list[dict[str, Any]]] = {}
+        # Each document is serialized once: the spool line embeds those bytes and the writer thread sends the
+        # same bytes in its bulk request. In memory it gets (id, bytes, what merging the item needs): no dicts
+        # kept alive for the garbage collector to walk (see es_writer.MERGE_KEYS).
+        by_index: dict[str, list[tuple[str, bytes, tuple[Any, ...]]]] = {}
         for obs in observations:
             run = self._runs.get(obs.run_id)
             started = run.started_at if run is not None else obs.seen_at
             urls = self._run_urls.setdefault(obs.run_id, set())
             urls.add(obs.canonical_url)
             doc = layout_docs.observation_doc(obs, started)
-            by_index.setdefault(self.layout.observations_index(started), []).append({
-                "_id": layout_docs.observation_id(obs.run_id, obs.canonical_url), "doc": doc,
-                "raw": orjson.dumps(doc, default=str),
-            })
+            by_index.setdefault(self.layout.observations_index(started), []).append(
+                (layout_docs.observation_id(obs.run_id, obs.canonical_url), orjson.dumps(doc, default=str),
+                 merge_summary(doc)))
         for index, docs in by_index.items():
-            spooled = [{"_id": d["_id"], "doc": orjson.Fragment(d["raw"])} for d in docs]
+            spooled = [{"_id": doc_id, "doc": orjson.Fragment(raw)} for doc_id, raw, _summary in docs]
             self._write({"op": "observations", "index": index, "docs": spooled},
                         memory={"op": "observations", "index": index, "docs": docs})
         for run_id in {o.run_id for o in observations}:

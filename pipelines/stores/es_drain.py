@@ -21,7 +21,8 @@ from pipelines.stores.es_writer import Applied, BulkApplier, Unavailable
 
 logger = logging.getLogger(__name__)
 
-MAX_RECORDS_PER_GROUP = 64
+MAX_RECORDS_PER_GROUP = 256
+GROUP_BULKS = 4  # a group holds up to this many bulk requests' worth of documents (fewer item reads, more overlap)
 LINGER_SECONDS = 0.2  # a short wait for a full bulk group while a crawl is writing (fewer, fuller requests)
 
 
@@ -34,11 +35,15 @@ class DrainState:
 
 def drain_segment(reader: SegmentReader | MemoryTail, applier: BulkApplier, state: DrainState, group_docs: int,
                   before_read: Callable[[], None] | None = None) -> bool:
-    """Apply the complete records available now; True when the reader reached the end of what is written."""
+    """Apply the complete records available now; True when the reader reached the end of what is written.
+
+    `group_docs` is the size of one bulk request; a group gathers up to GROUP_BULKS of them, so its items
+    are read in one request and its observations and items stream out side by side (see `BulkApplier.apply`).
+    """
     while True:
         if before_read is not None:
             before_read()
-        records = reader.read(MAX_RECORDS_PER_GROUP, group_docs)
+        records = reader.read(MAX_RECORDS_PER_GROUP, group_docs * GROUP_BULKS)
         if reader.corrupt:
             applier._reject(state.applied, [{"index": "(spool)", "id": str(reader.path), "status": "corrupt",
                                              "error": "unreadable spool line", "document": line}
@@ -135,7 +140,10 @@ class Drainer(threading.Thread):
             reader.close()
 
     def _linger(self) -> None:
-        """Wait briefly for a full group, unless closing or someone waits to read."""
+        """Wait briefly for a full bulk request's worth of documents, unless closing or someone waits to read.
+
+        (Not for a whole group: the first request goes out as soon as it is full, and what arrives
+        meanwhile makes the next group.)"""
         deadline = time.monotonic() + LINGER_SECONDS
         while (self.tail.pending_docs() < self.group_docs and not self.closing.is_set()
                and not self.urgent.is_set()):

@@ -1,9 +1,11 @@
-"""Apply spooled writes to Elasticsearch with the client's bulk helper: exactly once, retried, rejections kept.
+"""Apply spooled writes to Elasticsearch in bulk requests: exactly once, retried, rejections kept.
 
-A group of spool records becomes one bulk request (observations created with ids derived
-from (run, canonical URL), so a replay answers 409 and adds nothing; runs and search
-totals indexed whole) and then one read-merge-write of the items those observations
-touch (optimistic concurrency on `_seq_no`, so concurrent writers never lose a count).
+A group of spool records becomes bulk requests of observations (created with ids derived
+from (run, canonical URL), so a replay answers 409 and adds nothing), runs and search
+totals (indexed whole), and a read-merge-write of the items those observations touch
+(optimistic concurrency on `_seq_no`, so concurrent writers never lose a count), sent side
+by side. The NDJSON bodies are built here: an observation goes out as the very bytes its
+spool line holds (serialized once, by the store).
 Retryable failures (429, 5xx, timeouts, an unreachable cluster) raise `Unavailable`:
 the records stay unacknowledged in the spool and are applied again later. Documents the
 cluster refuses for good (mapping errors) are written with their error to the spool's
@@ -18,7 +20,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from functools import partial
+from itertools import zip_longest
+from typing import Any, Callable, Iterable
 
 import orjson
 from elastic_transport import TransportError
@@ -32,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
 CONFLICT_ROUNDS = 8
+# Read errors of a shard that is not started yet (an index just created): waited for, up to ~5 s.
+SHARD_STARTING = ("no_shard_available_action_exception", "illegal_index_shard_state_exception",
+                  "unavailable_shards_exception", "shard_not_found_exception")
+SHARD_WAIT_ROUNDS = 8
 # Only what is needed of a bulk answer: per document its status and error, in the order of the request
 # (the answer lists the documents in request order, so ids and index names need not come back).
 BULK_RESPONSE_FIELDS = "items.*.status,items.*.error"
@@ -98,6 +106,18 @@ def merge_item(current: dict[str, Any] | None, observations: list[dict[str, Any]
 
 
 MERGE_FIELDS = ["seen_runs", "first_seen", "last_seen", "targets"]
+# What merging needs of an observation, kept as a flat tuple from the store call to the bulk request (a
+# tuple of strings is soon untracked by the garbage collector, a dict of lists never is: with thousands of
+# observations in flight, full collections would otherwise cost the writer as much as the requests).
+MERGE_KEYS = ("item_id", "run_id", "@timestamp", "target", "canonical_url", "url", "domain", "categories", "rules",
+              "title", "snippet")
+
+
+def merge_summary(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields of an observation document that `merge_item` reads, in MERGE_KEYS order."""
+    return (doc["item_id"], doc["run_id"], doc["@timestamp"], doc["target"], doc["canonical_url"], doc["url"],
+            doc["domain"], tuple(doc.get("categories") or ()), tuple(doc.get("rules") or ()), doc.get("title", ""),
+            doc.get("snippet", ""))
 
 
 def _newest_wins(stored: dict[str, Any], observations: list[dict[str, Any]]) -> bool:
@@ -145,21 +165,23 @@ class BulkApplier:
         """Apply records in order (their effects commute except runs, where the last record wins)."""
         result = Applied(records=len(records))
         actions: list[dict[str, Any]] = []
-        observations: dict[tuple[str, str], dict[str, Any]] = {}
+        observations: dict[tuple[str, str], tuple[Any, ...]] = {}  # (index, id) -> merge summary
         runs: dict[str, dict[str, Any]] = {}
         for record in records:
             data = record.data
             op = data.get("op")
             if op == "observations":
                 for entry in data["docs"]:
-                    key = (data["index"], entry["_id"])
+                    if isinstance(entry, tuple):  # handed over in memory: the spooled bytes, sent as they are
+                        doc_id, raw, summary = entry
+                    else:  # read back from the spool file
+                        doc_id, raw, summary = entry["_id"], _dumps(entry["doc"]), merge_summary(entry["doc"])
+                    key = (data["index"], doc_id)
                     if key not in observations:
-                        observations[key] = entry["doc"]
-                        action = {"_op_type": "create", "_index": data["index"], "_id": entry["_id"],
-                                  "_source": entry["doc"], "_observation": True}
-                        if "raw" in entry:  # the document as serialized for the spool: sent as is
-                            action["_raw"] = entry["raw"]
-                        actions.append(action)
+                        observations[key] = summary
+                        # Only strings and bytes: the garbage collector never has to look at these.
+                        actions.append({"_op_type": "create", "_index": data["index"], "_id": doc_id, "_raw": raw,
+                                        "_observation": True})
             elif op == "run":
                 runs[data["id"]] = data["doc"]  # later states of a run replace earlier ones
             elif op == "docs":  # plain documents: create (first write wins), index (last wins) or partial update
@@ -174,20 +196,23 @@ class BulkApplier:
                 self._reject(result, [{"record": data, "error": f"unknown spool record {op!r}"}])
         for run_id, doc in runs.items():
             actions.append({"_op_type": "index", "_index": self.layout.runs, "_id": run_id, "_source": doc})
-        # The observations, runs and documents go out in one bulk request on a helper thread while this one
-        # reads the items they touch, merges them and writes them (optimistic concurrency): the cluster indexes
-        # the two shards at once, and the read overlaps the indexing. Merging is idempotent, so whatever part
-        # fails, applying the group again later counts nothing twice (and items of observations refused for
-        # good are taken back below).
-        background = _Background(self._bulk, actions) if self.threads > 1 and actions and observations else None
-        try:
-            item_actions = self._item_writes(list(observations.values()))
-            item_outcomes = self._bulk(item_actions)
-        except BaseException:
-            if background is not None:
-                background.wait()  # nothing of this group may still be in flight when it is retried
-            raise
-        outcomes = background.result() if background is not None else self._bulk(actions)
+        # The group goes out as tasks of one bulk request each, run by `threads` workers (this thread and
+        # helpers): requests of observations, runs and documents, and for each slice of the items they touch
+        # a read of those items, the merge and their write (optimistic concurrency on `_seq_no`). Each item is
+        # in exactly one slice, so the slices are independent; the cluster indexes both shards at once, and
+        # the reads and merges overlap the indexing. Merging is idempotent, so whatever part fails, applying
+        # the group again later counts nothing twice (and items of observations refused for good are taken
+        # back below). No task of the group is in flight any more when this returns or raises.
+        outcomes: list[Outcome] = [(503, {"error": "not sent"})] * len(actions)
+        doc_tasks = [partial(self._bulk_at, actions, chunk, outcomes) for chunk in self._chunks(list(range(len(actions))))]
+        item_tasks = [partial(self._write_items, slice_) for slice_ in self._item_slices(list(observations.values()))]
+        tasks = [task for pair in zip_longest(item_tasks, doc_tasks) for task in pair if task is not None]
+        item_actions: list[dict[str, Any]] = []
+        item_outcomes: list[Outcome] = []
+        for done in self._run_tasks(tasks):
+            if done is not None:
+                item_actions += done[0]
+                item_outcomes += done[1]
         rejected: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
         for action, (status, info) in zip(actions, outcomes):
@@ -204,10 +229,11 @@ class BulkApplier:
             elif status in RETRYABLE_STATUSES:
                 raise Unavailable(f"{action['_index']}: {status} {_reason(info)}")
             else:
+                document = _document(action)
                 rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
-                                 "error": info.get("error"), "document": action.get("_source", action.get("doc"))})
+                                 "error": info.get("error"), "document": document})
                 if is_observation:
-                    refused.append(action["_source"])
+                    refused.append(document)
         conflicts: set[str] = set()
         for action, (status, info) in zip(item_actions, item_outcomes):
             if 200 <= status < 300:
@@ -218,11 +244,12 @@ class BulkApplier:
                 raise Unavailable(f"{self.layout.items}: {status} {_reason(info)}")
             else:
                 rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
-                                 "error": info.get("error"), "document": action["_source"]})
+                                 "error": info.get("error"), "document": _document(action)})
         self._reject(result, rejected)
         if conflicts:
-            refused_ids = {id(doc) for doc in refused}
-            again = [doc for doc in observations.values() if doc["item_id"] in conflicts and id(doc) not in refused_ids]
+            refused_keys = {(doc["run_id"], doc["canonical_url"]) for doc in refused}
+            again = [summary for summary in observations.values()
+                     if summary[0] in conflicts and (summary[1], summary[4]) not in refused_keys]
             result.items_written += self._merge_items(again, result)
         if refused:
             self._unmerge(refused, result)
@@ -230,65 +257,121 @@ class BulkApplier:
 
     # --- bulk ---
     def _bulk(self, actions: list[dict[str, Any]]) -> list[Outcome]:
-        """(status, info) for every action, in order.
-
-        The actions go out in bulk requests of up to `chunk_size` documents, serialized here once into the
-        NDJSON body (an observation's document as the spool serialized it); documents answered with a
-        retryable status are sent again, alone, with exponential backoff.
-        """
+        """(status, info) for every action, in order (bulk requests of up to `chunk_size` documents)."""
         outcomes: list[Outcome] = [(503, {"error": "not sent"})] * len(actions)
-        todo = list(range(len(actions)))
-        for attempt in range(self.max_retries + 1):
-            if not todo:
-                break
-            if attempt:
-                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
-            self._send(actions, todo, outcomes)
-            todo = [i for i in todo if outcomes[i][0] in RETRYABLE_STATUSES]
+        for chunk in self._chunks(list(range(len(actions)))):
+            self._bulk_at(actions, chunk, outcomes)
         return outcomes
 
-    def _send(self, actions: list[dict[str, Any]], todo: list[int], outcomes: list[Outcome]) -> None:
-        """Send the actions at positions `todo`, chunk by chunk; record each one's answer in `outcomes`."""
-        chunk: list[int] = []
-        body: list[bytes] = []
-        size = 0
-        for i in todo:
-            lines = actions[i].get("_lines")
-            if lines is None:
-                lines = actions[i]["_lines"] = _lines(actions[i])
-            if chunk and (len(chunk) >= self.chunk_size or size + len(lines) > MAX_CHUNK_BYTES):
-                self._request(chunk, body, outcomes)
-                chunk, body, size = [], [], 0
-            chunk.append(i)
-            body.append(lines)
-            size += len(lines)
-        if chunk:
-            self._request(chunk, body, outcomes)
+    def _bulk_at(self, actions: list[dict[str, Any]], todo: list[int], outcomes: list[Outcome]) -> None:
+        """Send the actions at positions `todo` and record each answer in `outcomes`.
+
+        Each action is serialized here once into the NDJSON body (an observation's document as the spool
+        serialized it); documents answered with a retryable status are sent again, alone, with exponential
+        backoff.
+        """
+        for attempt in range(self.max_retries + 1):
+            if not todo:
+                return
+            if attempt:
+                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+            for chunk in self._chunks(todo):
+                body = [_lines(actions[i]) for i in chunk]
+                start, size = 0, 0
+                for n, lines in enumerate(body):  # and at most MAX_CHUNK_BYTES a request
+                    if n > start and size + len(lines) > MAX_CHUNK_BYTES:
+                        self._request(chunk[start:n], body[start:n], outcomes)
+                        start, size = n, 0
+                    size += len(lines)
+                self._request(chunk[start:], body[start:], outcomes)
+            todo = [i for i in todo if outcomes[i][0] in RETRYABLE_STATUSES]
+
+    def _chunks(self, todo: list[Any]) -> list[list[Any]]:
+        """Positions in bulk requests of up to `chunk_size` documents. A remainder of a few documents (a run's
+        record after its observations) rides with the last full request rather than costing a round trip."""
+        slack = self.chunk_size // 20
+        chunks = [todo[start : start + self.chunk_size] for start in range(0, len(todo), self.chunk_size)]
+        if len(chunks) > 1 and len(chunks[-1]) <= slack:
+            chunks[-2].extend(chunks.pop())
+        return chunks
+
+    def _run_tasks(self, tasks: list[Callable[[], Any]]) -> list[Any]:
+        """Run the tasks on `threads` workers (this thread and helpers); their results in order.
+
+        After a failure no new task starts; the first exception is raised once every running task is over."""
+        if self.threads <= 1 or len(tasks) <= 1:
+            return [task() for task in tasks]
+        results: list[Any] = [None] * len(tasks)
+        lock = threading.Lock()
+        state = {"next": 0}
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if errors or state["next"] >= len(tasks):
+                        return
+                    i = state["next"]
+                    state["next"] += 1
+                try:
+                    results[i] = tasks[i]()
+                except BaseException as exc:  # noqa: BLE001 - raised by the caller
+                    with lock:
+                        errors.append(exc)
+                    return
+
+        helpers = [threading.Thread(target=work, name="netpatrol-es-bulk", daemon=True)
+                   for _ in range(min(self.threads, len(tasks)) - 1)]
+        for helper in helpers:
+            helper.start()
+        try:
+            work()
+        finally:
+            for helper in helpers:
+                helper.join()
+        if errors:
+            raise errors[0]
+        return results
 
     def _request(self, chunk: list[int], body: list[bytes], outcomes: list[Outcome]) -> None:
         try:
-            items = self.client.bulk(operations=b"".join(body), filter_path=BULK_RESPONSE_FIELDS).body.get("items") or []
+            payload: Any = b"".join(body)  # the client passes a bytes body through as it is
+            items = self.client.bulk(operations=payload, filter_path=BULK_RESPONSE_FIELDS).body.get("items") or []
         except ApiError as exc:  # the whole request refused (413, 429, 5xx...): every document gets its status
-            info = {"error": exc.body if isinstance(exc.body, (dict, str)) else str(exc)}
+            refused = {"error": exc.body if isinstance(exc.body, (dict, str)) else str(exc)}
             for i in chunk:
-                outcomes[i] = (int(exc.status_code), info)
+                outcomes[i] = (int(exc.status_code), refused)
             return
         except TransportError as exc:
             raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
         if len(items) != len(chunk):  # cannot tell which answer is whose: try them all again
             items = [{}] * len(chunk)
         for i, item in zip(chunk, items):
-            info = next(iter(item.values()), None) if item else None
+            info: Any = next(iter(item.values()), None) if item else None
             status = info.get("status") if info else None
             outcomes[i] = ((status, info) if isinstance(status, int)
                            else (503, {"error": "no answer for this document"}))  # "N/A": no answer for it
 
     # --- items ---
-    def _item_writes(self, observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Bulk actions that merge these observations into their items (optimistic concurrency on `_seq_no`)."""
+    def _item_slices(self, observations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+        """The observations (merge summaries) in slices of up to `chunk_size` items; all of an item in one slice."""
+        by_item: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for summary in observations:
+            by_item[summary[0]].append(summary)
+        ids = sorted(by_item)
+        return [[obs for item_id in chunk for obs in by_item[item_id]] for chunk in self._chunks(ids)]
+
+    def _write_items(self, observations: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[Outcome]]:
+        """Read, merge and write the items of these observations once; the actions and their answers."""
+        actions = self._item_writes(observations)
+        return actions, self._bulk(actions)
+
+    def _item_writes(self, summaries: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Bulk actions that merge these observations (merge summaries) into their items (optimistic concurrency
+        on `_seq_no`). Each merged item is serialized at once: the actions hold only strings, numbers and bytes."""
         by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for obs in observations:
-            by_item[obs["item_id"]].append(obs)
+        for summary in summaries:
+            by_item[summary[0]].append(dict(zip(MERGE_KEYS, summary)))
         if not by_item:
             return []
         # Read only what merging needs; the descriptive fields come from the newest observation, and only an
@@ -303,7 +386,7 @@ class BulkApplier:
             merged = merge_item(found[0] if found else None, by_item[item_id])
             if merged is None:
                 continue  # every observation already counted: a replay
-            action: dict[str, Any] = {"_index": self.layout.items, "_id": item_id, "_source": merged}
+            action: dict[str, Any] = {"_index": self.layout.items, "_id": item_id, "_raw": _dumps(merged)}
             if found:
                 action.update(_op_type="index", if_seq_no=found[1], if_primary_term=found[2])
             else:
@@ -311,7 +394,7 @@ class BulkApplier:
             actions.append(action)
         return actions
 
-    def _merge_items(self, observations: list[dict[str, Any]], result: Applied) -> int:
+    def _merge_items(self, observations: list[tuple[Any, ...]], result: Applied) -> int:
         """Merge observations into their items until no concurrent writer interferes; return the items written."""
         pending = list(observations)
         written = 0
@@ -330,9 +413,9 @@ class BulkApplier:
                     raise Unavailable(f"{self.layout.items}: {status} {_reason(info)}")
                 else:
                     rejected.append({"index": action["_index"], "id": action["_id"], "status": status,
-                                     "error": info.get("error"), "document": action["_source"]})
+                                     "error": info.get("error"), "document": _document(action)})
             self._reject(result, rejected)
-            pending = [obs for obs in pending if obs["item_id"] in conflicts]
+            pending = [summary for summary in pending if summary[0] in conflicts]
             if not pending:
                 return written
         raise Unavailable(f"{len(pending)} item(s) kept changing under concurrent writers; will retry")
@@ -368,25 +451,39 @@ class BulkApplier:
         raise Unavailable("items of refused observations kept changing; will retry")
 
     def _get_items(self, ids: list[str], fields: list[str] | None = None) -> dict[str, tuple[dict[str, Any], int, int]]:
-        try:
-            docs = self.client.mget(index=self.layout.items, ids=ids, source_includes=fields).body["docs"]
-        except ApiError as exc:
-            if exc.status_code == 404:
-                return {}
-            if exc.status_code in RETRYABLE_STATUSES:
-                raise Unavailable(f"{self.layout.items}: {exc}") from None
-            raise
-        except TransportError as exc:
-            raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
-        out = {}
-        for doc in docs:
-            if doc.get("error"):
-                if (doc["error"] or {}).get("type") == "index_not_found_exception":
-                    continue
-                raise Unavailable(f"{self.layout.items}: {doc['error']}")
-            if doc.get("found"):
-                out[doc["_id"]] = (doc["_source"], doc["_seq_no"], doc["_primary_term"])
-        return out
+        """id -> (source, seq_no, primary_term) of the items that exist (a realtime read).
+
+        A shard not started yet (the items index was just created, by this group's other requests or by
+        another writer) is waited for briefly; then the cluster counts as unavailable."""
+        for attempt in range(SHARD_WAIT_ROUNDS + 1):
+            try:
+                docs = self.client.mget(index=self.layout.items, ids=ids, source_includes=fields).body["docs"]
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    return {}
+                if exc.status_code in RETRYABLE_STATUSES:
+                    raise Unavailable(f"{self.layout.items}: {exc}") from None
+                raise
+            except TransportError as exc:
+                raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
+            out = {}
+            starting = None
+            for doc in docs:
+                error = doc.get("error")
+                if error:
+                    kind = (error or {}).get("type") if isinstance(error, dict) else None
+                    if kind == "index_not_found_exception":
+                        continue
+                    if kind in SHARD_STARTING:
+                        starting = starting or error
+                        continue
+                    raise Unavailable(f"{self.layout.items}: {error}")
+                if doc.get("found"):
+                    out[doc["_id"]] = (doc["_source"], doc["_seq_no"], doc["_primary_term"])
+            if starting is None:
+                return out
+            time.sleep(min(1.0, 0.05 * 2 ** attempt))
+        raise Unavailable(f"{self.layout.items}: {starting}")
 
     def _reject(self, result: Applied, entries: Iterable[dict[str, Any]]) -> None:
         entries = list(entries)
@@ -419,30 +516,15 @@ def _lines(action: dict[str, Any]) -> bytes:
     return head + raw + b"\n"
 
 
-class _Background(threading.Thread):
-    """One call on a helper thread; `result()` waits for it and returns its value or raises its exception."""
+def _dumps(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc, default=str)
 
-    def __init__(self, fn: Any, *args: Any) -> None:
-        super().__init__(name="netpatrol-es-bulk", daemon=True)
-        self._fn, self._args = fn, args
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self.start()
 
-    def run(self) -> None:
-        try:
-            self._value = self._fn(*self._args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            self._error = exc
-
-    def wait(self) -> None:
-        self.join()
-
-    def result(self) -> Any:
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
+def _document(action: dict[str, Any]) -> Any:
+    """The document of an action as a dict (for rejected.jsonl), whichever form the action holds it in."""
+    if "_raw" in action:
+        return orjson.loads(action["_raw"])
+    return action.get("_source", action.get("doc"))
 
 
 def _reason(info: dict[str, Any]) -> str:
