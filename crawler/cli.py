@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 from rich.console import Console
 
+from crawler import logfilters
 from crawler.errors import NetpatrolError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -268,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logfilters.install()
     try:
         return int(args.handler(args))
     except NetpatrolError as exc:

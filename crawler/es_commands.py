@@ -25,7 +25,9 @@ def _es_store(config: Path) -> Any:
 
 
 def _unreachable(url: str, exc: Exception) -> StoreError:
-    return StoreError(f"Elasticsearch at {url} is unreachable: {exc}")
+    from pipelines.stores.es_writer import transport_reason
+
+    return StoreError(f"Elasticsearch at {url} is unreachable: {transport_reason(exc)}")
 
 
 def cmd_es_setup(args: argparse.Namespace) -> int:

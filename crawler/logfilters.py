@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 ROBOTS_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
+TRANSPORT_LOGGER = "elastic_transport.transport"
 
 
 class RobotsFetchErrors(logging.Filter):
@@ -26,8 +27,23 @@ class RobotsFetchErrors(logging.Filter):
         return True
 
 
+class TransportRetries(logging.Filter):
+    """The Elasticsearch client logs each retried request with the whole traceback of a refused connection.
+
+    An unreachable cluster is an expected state (writes wait in the spool and netpatrol says so in
+    one line), so the retry notes keep their message and lose the traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def install() -> None:
     """Attach the filters once (idempotent: every round of a long-lived daemon calls this)."""
-    robots = logging.getLogger(ROBOTS_LOGGER)
-    if not any(isinstance(f, RobotsFetchErrors) for f in robots.filters):
-        robots.addFilter(RobotsFetchErrors())
+    for name, kind in ((ROBOTS_LOGGER, RobotsFetchErrors), (TRANSPORT_LOGGER, TransportRetries)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())

@@ -100,6 +100,7 @@ def test_cluster_gone_mid_run_then_flush_indexes_every_hit_once(cli, make_config
     _, stderr = crawl.communicate(timeout=300)
     assert crawl.returncode == 0, stderr
     assert "kept in the spool" in stderr and "es flush" in stderr
+    assert "Traceback" not in stderr
     assert len(site.request_log) > pages  # the crawl went on without the cluster
     site.clear_log()
 
@@ -125,6 +126,8 @@ def test_unreachable_cluster_spools_and_the_next_run_replays(cli, make_config, s
     first = cli("run", "--config", str(down), "--progress", "off")
     assert first.code == 0, first.stderr
     assert "kept in the spool" in first.stderr
+    # An unreachable cluster is an expected state: said in plain lines, never with a traceback.
+    assert "Traceback" not in first.stderr and "cannot reach Elasticsearch: Connection refused" in first.stderr
     unreachable = cli("runs", "--config", str(down))
     assert unreachable.code == 1 and "unreachable" in unreachable.stderr and "Traceback" not in unreachable.stderr
 

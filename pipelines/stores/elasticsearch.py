@@ -30,7 +30,8 @@ from pipelines.stores.es_drain import Drainer
 from pipelines.stores.es_layout import Layout
 from pipelines.stores.es_spool import Record, SegmentWriter, pending
 from pipelines.stores.es_templates import ensure
-from pipelines.stores.es_writer import BulkApplier, merge_summary
+from pipelines.stores.es_writer import (RETRYABLE_STATUSES, BulkApplier, Unavailable, merge_summary, transport_reason,
+                                         unreachable)
 from pipelines.stores.sqlite import _pid_alive
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,22 @@ class ElasticsearchStore(AnalyticsMixin, Store):
             if self._segment is None:
                 self._segment = SegmentWriter(self.spool_dir)
                 self._drainer = Drainer(self.applier(), self._segment.path, self.bulk_docs,
-                                        prepare=lambda: ensure(self.client, self.layout))
+                                        prepare=self._prepare)
                 self._drainer.start()
             end = self._segment.append(record)
             assert self._drainer is not None
             self._drainer.hand_over(Record(end, record if memory is None else memory))
+
+    def _prepare(self) -> None:
+        """Templates before the first write; an unreachable or failing cluster means: keep spooling, retry."""
+        try:
+            ensure(self.client, self.layout)
+        except TransportError as exc:
+            raise unreachable(exc) from None
+        except ApiError as exc:
+            if exc.status_code in RETRYABLE_STATUSES:
+                raise Unavailable(f"Elasticsearch answered {exc.status_code} while installing templates") from None
+            raise
 
     def _run_record(self, run: Run) -> dict[str, Any]:
         return {"op": "run", "id": run.id, "doc": layout_docs.run_doc(run)}
@@ -208,7 +220,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         try:
             self.client.indices.refresh(index=self.layout.all_pattern, allow_no_indices=True, ignore_unavailable=True)
         except TransportError as exc:
-            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
+            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {transport_reason(exc)}") from None
         except ApiError as exc:
             raise StoreError(f"Elasticsearch at {self.url}: {exc}") from None
         waiting = pending(self.spool_dir)
@@ -222,7 +234,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         except NotFoundError:
             raise
         except TransportError as exc:
-            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
+            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {transport_reason(exc)}") from None
         except ApiError as exc:
             raise StoreError(f"Elasticsearch at {self.url}: {exc}") from None
 
@@ -233,7 +245,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
         except NotFoundError:
             return
         except TransportError as exc:
-            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
+            raise StoreError(f"Elasticsearch at {self.url} is unreachable: {transport_reason(exc)}") from None
         except ApiError as exc:
             raise StoreError(f"Elasticsearch at {self.url}: {exc}") from None
 

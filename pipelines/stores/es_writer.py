@@ -15,6 +15,7 @@ cluster refuses for good (mapping errors) are written with their error to the sp
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import defaultdict
@@ -49,6 +50,21 @@ Outcome = tuple[int, dict[str, Any]]
 
 class Unavailable(Exception):
     """The cluster cannot take the writes now (unreachable, overloaded, failing); try again later."""
+
+
+def transport_reason(exc: BaseException) -> str:
+    """The root cause of a transport failure in a few words ('Connection refused', 'timed out')."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^)\]'\"]+)", text)
+    if errno:
+        return errno.group(1).strip()
+    if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+        return "timed out"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def unreachable(exc: BaseException) -> Unavailable:
+    return Unavailable(f"cannot reach Elasticsearch: {transport_reason(exc)}")
 
 
 @dataclass
@@ -343,7 +359,7 @@ class BulkApplier:
                 outcomes[i] = (int(exc.status_code), refused)
             return
         except TransportError as exc:
-            raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
+            raise unreachable(exc) from None
         if len(items) != len(chunk):  # cannot tell which answer is whose: try them all again
             items = [{}] * len(chunk)
         for i, item in zip(chunk, items):
@@ -465,7 +481,7 @@ class BulkApplier:
                     raise Unavailable(f"{self.layout.items}: {exc}") from None
                 raise
             except TransportError as exc:
-                raise Unavailable(f"cannot reach Elasticsearch: {exc}") from None
+                raise unreachable(exc) from None
             out = {}
             starting = None
             for doc in docs:
