@@ -20,7 +20,7 @@ from crawler.errors import ConfigError
 from pipelines.hscache import compile_database
 from pipelines.matchstate import (CompiledContext, CompiledRule, CompiledSignal, FieldScan, Page, RuleEvaluation, Span,
                                   Term)
-from pipelines.normalize import is_latin_boundary, normalize, normalize_text
+from pipelines.normalize import is_latin_boundary, normalize, normalize_text, plain
 from pipelines.regexes import RegexEngine, RegexSource
 from pipelines.rules import FIELDS, Context, Rule, RuleSet, term_core
 
@@ -85,6 +85,8 @@ class Matcher:
         self._pattern_term: list[int] = []
         self._pattern_len: list[int] = []
         self._term_owner: dict[int, str] = {}
+        self._term_warnings: list[str] = []
+        self._folded_seen: set[tuple[str, str]] = set()
         regex_sources: list[RegexSource] = []
 
         def term_ids(values: Iterable[str], owner: str) -> list[int]:
@@ -135,7 +137,7 @@ class Matcher:
         used = {f for cr in self.compiled for f in cr.fields} | {f for cs in self.signals for f in cs.fields}
         self.used_fields = tuple(f for f in FIELDS if f in used)
         self.regexes = RegexEngine(regex_sources, timeout=regex_timeout)
-        self.warnings = list(self.regexes.warnings)
+        self.warnings = self._term_warnings + list(self.regexes.warnings)
         self._db = self._compile()
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
 
@@ -148,6 +150,12 @@ class Matcher:
     def _term(self, value: str, owner: str) -> int:
         raw = value.strip()
         key = normalize(term_core(raw)).strip()
+        folded = _digits(plain(term_core(raw))) - _digits(key)
+        if folded and len(key) <= 8 and _CODE_LIKE.search(plain(term_core(raw))) and (owner, raw) not in self._folded_seen:
+            self._folded_seen.add((owner, raw))
+            self._term_warnings.append(
+                f"{owner}: term {raw!r} is compared as {key!r} ({folded} digit(s) read as look-alike letters,"
+                f" so it also matches text written with those letters); use a regex if the digits matter")
         left, right = not raw.startswith("*"), not raw.endswith("*")
         ident = (key, left, right)
         term_id = self._term_ids.get(ident)
@@ -434,3 +442,12 @@ class Matcher:
                     break
             if found is not None:
                 page.signals.append(found)
+
+
+# A short term whose digit is joined to letters by a separator reads as a code (3-MMC, 4-FA, 2C-B):
+# folding its digit into a letter is rarely what the author meant ('3-mmc' would match 'eMMC').
+_CODE_LIKE = re.compile(r"(?<![a-z0-9])\d+[-_./]+[a-z]|[a-z][-_./]+\d+(?![a-z0-9])")
+
+
+def _digits(text: str) -> int:
+    return sum(c.isdigit() for c in text)

@@ -247,3 +247,12 @@ def test_unsupported_regex_falls_back_with_a_time_bound(tmp_path: Path) -> None:
     result = matcher.match("", "a" * 5000 + "!")
     assert not result.matched
     assert matcher.match("", "x aa").matched
+
+
+def test_code_like_terms_whose_digits_fold_are_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("rules:\n  - {id: d, category: drugs, any: ['3-mmc', 'c4sino', '0day', '冰毒']}\n", encoding="utf-8")
+    matcher = Matcher(load_rules(path))
+    assert len(matcher.warnings) == 1 and "rule d: term '3-mmc' is compared as 'emmc'" in matcher.warnings[0]
+    assert matcher.match("", "平板 64GB eMMC 存储").matched  # what the warning is about: the code also matches eMMC
+    assert Matcher(load_rules()).warnings == []  # the shipped pack writes such codes as regexes
