@@ -55,7 +55,7 @@ def _key(expressions: list[bytes], ids: list[int], flags: list[int], literal: bo
 
 def compile_database(expressions: list[bytes], ids: list[int], flags: list[int], literal: bool = False,
                      mode: int = hyperscan.HS_MODE_BLOCK,
-                     compile_fn: Callable[[], hyperscan.Database] | None = None) -> hyperscan.Database:
+                     compile_fn: Callable[[], hyperscan.Database] | None = None, cache: bool = True) -> hyperscan.Database:
     """The database for these expressions: loaded from the cache when it was compiled before, else compiled.
 
     Compile errors (hyperscan.error) propagate unchanged, so callers name the rule at fault.
@@ -67,7 +67,7 @@ def compile_database(expressions: list[bytes], ids: list[int], flags: list[int],
         return db
 
     build = compile_fn or compile_now
-    folder = cache_dir()
+    folder = cache_dir() if cache else None
     if folder is None:
         return build()
     path = folder / (_key(expressions, ids, flags, literal, mode) + SUFFIX)
@@ -78,6 +78,7 @@ def compile_database(expressions: list[bytes], ids: list[int], flags: list[int],
     if data:
         try:
             db = hyperscan.loadb(data, mode)
+            hyperscan.Scratch(db)  # refuses a database built for another CPU (a cache shared across hosts)
             try:
                 os.utime(path)  # recently used: kept by the pruning below
             except OSError:

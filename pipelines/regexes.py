@@ -88,14 +88,15 @@ class RegexEngine:
         usable = []
         for i in ids:  # find the patterns Hyperscan refuses, one by one, to name them
             try:
-                self._build([i])
+                self._build([i], cache=False)  # a probe: not worth a cache entry
                 usable.append(i)
             except hyperscan.error as exc:
                 self._fallback(i, exc)
         return self._build(usable) if usable else None
 
-    def _build(self, ids: list[int]) -> hyperscan.Database:
-        return compile_database([self.patterns[i].encode("utf-8") for i in ids], ids, [_HS_FLAGS] * len(ids))
+    def _build(self, ids: list[int], cache: bool = True) -> hyperscan.Database:
+        return compile_database([self.patterns[i].encode("utf-8") for i in ids], ids, [_HS_FLAGS] * len(ids),
+                                cache=cache)
 
     def scan(self, plain: str, plain_bytes: bytes) -> tuple[dict[int, int], list[str]]:
         """Return ({regex id: byte end of its first match}, problems) for one field's plain form."""

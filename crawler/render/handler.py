@@ -28,6 +28,7 @@ from scrapy.settings import BaseSettings
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
+from crawler import settings as default_settings
 from crawler.netguard import NetworkPolicy
 from crawler.render.actions import Budget, capture_evidence, run_actions
 from crawler.render.errors import RenderAborted, RenderError, RenderTimeout, render_error_kind
@@ -55,9 +56,9 @@ class RenderOptions:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> "RenderOptions":
-        timeout = settings.getfloat("NETPATROL_RENDER_TIMEOUT", 30.0)
-        recycle = settings.getint("NETPATROL_RENDER_RECYCLE_PAGES", 2000)
-        navigations = settings.getint("NETPATROL_RENDER_MAX_NAVIGATIONS", 10)
+        timeout = settings.getfloat("NETPATROL_RENDER_TIMEOUT", default_settings.NETPATROL_RENDER_TIMEOUT)
+        recycle = settings.getint("NETPATROL_RENDER_RECYCLE_PAGES", default_settings.NETPATROL_RENDER_RECYCLE_PAGES)
+        navigations = settings.getint("NETPATROL_RENDER_MAX_NAVIGATIONS", default_settings.NETPATROL_RENDER_MAX_NAVIGATIONS)
         if timeout <= 0:
             raise ValueError(f"NETPATROL_RENDER_TIMEOUT must be positive, got {timeout}")
         if recycle < 1 or navigations < 1:
