@@ -50,11 +50,11 @@ from elasticsearch import Elasticsearch, helpers  # noqa: E402
 
 from crawler import settings as defaults  # noqa: E402
 from pipelines.stores.base import Observation, Run  # noqa: E402
-from pipelines.stores.elasticsearch import ElasticsearchStore  # noqa: E402
-from pipelines.stores.es_layout import Layout, observation_doc, observation_id  # noqa: E402
-from pipelines.stores.es_templates import install  # noqa: E402
-from pipelines.stores.es_client import fast_serializer  # noqa: E402
-from pipelines.stores.es_writer import merge_item  # noqa: E402
+from pipelines.stores.elasticsearch.store import ElasticsearchStore  # noqa: E402
+from pipelines.stores.elasticsearch.layout import Layout, observation_doc, observation_id  # noqa: E402
+from pipelines.stores.elasticsearch.templates import install  # noqa: E402
+from pipelines.stores.elasticsearch.client import fast_serializer  # noqa: E402
+from pipelines.stores.elasticsearch.writer import merge_item  # noqa: E402
 
 TITLES = ["网络赌博平台 注册送彩金", "代开各类发票 点数优惠", "出售仿真枪 配件齐全", "Private tools, escrow accepted"]
 

@@ -38,9 +38,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["NETPATROL_HS_CACHE"] = "off"  # time real compiles, not cache hits
 
-from pipelines.matcher import Matcher  # noqa: E402
-from pipelines.normalize import normalize, normalize_text  # noqa: E402
-from pipelines.rules import load_rules  # noqa: E402
+from pipelines.engine.matcher import Matcher  # noqa: E402
+from pipelines.engine.normalize import normalize, normalize_text  # noqa: E402
+from pipelines.engine.rules import load_rules  # noqa: E402
 
 LATIN_TERM_LEN = 8
 

@@ -43,7 +43,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.config import BrowserConfig  # noqa: E402
+from crawler.config.schema import BrowserConfig  # noqa: E402
 from crawler.demo.site import DemoSite  # noqa: E402
 from crawler.render.browser import find_browser, launch_args  # noqa: E402
 
@@ -100,7 +100,7 @@ def netpatrol_run(config: Path, watch: Callable[[subprocess.Popen[str]], None] |
     """Run `netpatrol run` in a child process; return (wall seconds, exit code)."""
     env = dict(os.environ, NETPATROL_PROGRESS="off")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", "off"],
+    process = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", "off"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if watch is not None:
         threading.Thread(target=watch, args=(process,), daemon=True).start()

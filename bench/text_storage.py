@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.demo.site import DemoSite  # noqa: E402
-from pipelines.extract import visible_text  # noqa: E402
+from pipelines.engine.html_text import visible_text  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -73,7 +73,7 @@ def crawl(base: str, pages: int, keep: bool) -> dict[str, int]:
     config = folder / "np.yml"
     config.write_text(CONFIG.format(base=base, pages=pages, limit=pages + 1, keep=str(keep).lower()), encoding="utf-8")
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", "off"],
+    subprocess.run([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", "off"],
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log(f"keep_text={keep}: {pages} pages crawled in {time.monotonic() - started:.0f} s")
     return table_bytes(folder / "np.db")

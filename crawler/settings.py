@@ -1,7 +1,7 @@
 """Every default of netpatrol's Scrapy project, in one place.
 
 Component positions are spaced (100, 200, ...) so later components slot in.
-Per-target values from the config file override these in `crawler.runner`.
+Per-target values from the config file override these in `crawler.runtime.runner`.
 """
 
 BOT_NAME = "netpatrol"
@@ -88,6 +88,14 @@ NETPATROL_RENDER_CLOSE_TIMEOUT = 10.0  # seconds to close a page before its cont
 
 # Evidence of hits: gzip HTML of every hit, PNG of hits on rendered pages (pipelines.evidence).
 NETPATROL_EVIDENCE_DIR = None  # default: <data dir>/evidence; one folder per run
+
+# Set by the runner from the config file, so that pipelines/ needs nothing but these settings.
+NETPATROL_STORE: dict = {}  # pipelines.stores.spec.StoreSpec as a dict
+NETPATROL_RULES_PATH = None  # rule pack file or folder; None: the shipped pack
+NETPATROL_MATCH_THRESHOLD = 1.0
+NETPATROL_SNIPPET_CHARS = 160
+NETPATROL_KEEP_TEXT = True  # keep examined pages' text for `report --rematch`
+NETPATROL_TEXT_RETENTION_DAYS: int | None = 365  # None: keep forever
 
 # Elasticsearch store (pipelines/stores/elasticsearch.py).
 NETPATROL_ES_REQUEST_TIMEOUT = 10.0  # seconds per request to the cluster

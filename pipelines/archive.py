@@ -13,13 +13,17 @@ from datetime import timedelta
 
 from scrapy.crawler import Crawler
 
-from crawler.context import config_from, store_for
-from crawler.items import PageItem, ResultItem
+from pipelines.runtime import store_for
+from pipelines.items import PageItem, ResultItem
 from pipelines.stores.base import Store, iso, utcnow
 from pipelines.stores.tracking import Document, pack_text
 from pipelines.urls import canonical_url, domain_of
 
 logger = logging.getLogger(__name__)
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value in (None, "") else int(value)  # type: ignore[call-overload]
 
 
 class DocumentArchivePipeline:
@@ -49,13 +53,12 @@ class DocumentArchivePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "DocumentArchivePipeline":
         settings = crawler.settings
-        analytics = config_from(settings).config.analytics
         return cls(
             store_for(crawler),
             settings.get("NETPATROL_RUN_ID"),
             settings.get("NETPATROL_TARGET"),
-            analytics.keep_text,
-            analytics.text_retention_days,
+            settings.getbool("NETPATROL_KEEP_TEXT"),
+            _optional_int(settings.get("NETPATROL_TEXT_RETENTION_DAYS")),
             settings.getint("NETPATROL_ARCHIVE_BATCH", 500),
             crawler,
         )

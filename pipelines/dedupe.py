@@ -6,7 +6,7 @@ idempotent as well, so several workers sharing a run cannot double-count either.
 
 from __future__ import annotations
 
-from crawler.items import PageItem, ResultItem
+from pipelines.items import PageItem, ResultItem
 from pipelines.urls import canonical_url
 
 

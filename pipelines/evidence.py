@@ -18,7 +18,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import PageItem, ResultItem
+from pipelines.runtime import data_dir_from_settings
+from pipelines.items import PageItem, ResultItem
 from pipelines.stores.base import Evidence
 
 logger = logging.getLogger(__name__)
@@ -77,14 +78,11 @@ class EvidencePipeline:
     def from_crawler(cls, crawler: Crawler) -> "EvidencePipeline":
         settings = crawler.settings
         run_id = settings.get("NETPATROL_RUN_ID")
-        if not run_id or not settings.get("NETPATROL_CONFIG_PATH"):
+        if not run_id or not settings.getdict("NETPATROL_STORE"):
             raise NotConfigured("not a netpatrol run")
-        from crawler.context import config_from
-
-        loaded = config_from(settings)
-        root = Path(settings.get("NETPATROL_EVIDENCE_DIR") or loaded.data_dir / "evidence")
-        root = loaded.resolve(root)
-        return cls(EvidenceKeeper(root / run_id, loaded.data_dir), crawler)
+        data_dir = data_dir_from_settings(settings)
+        root = Path(settings.get("NETPATROL_EVIDENCE_DIR") or data_dir / "evidence")
+        return cls(EvidenceKeeper(root / run_id, data_dir), crawler)
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:

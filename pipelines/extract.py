@@ -1,41 +1,9 @@
-"""Extract a page's title and visible text from its HTML.
-
-Broken markup is normal input: lxml (through parsel) repairs it, and text inside
-scripts, styles and templates is never visible, so it is never matched.
-"""
+"""The Scrapy pipeline that fills a page item's title and visible text (see `pipelines.engine.html_text`)."""
 
 from __future__ import annotations
 
-import re
-
-from parsel import Selector
-
-from crawler.items import PageItem
-
-_VISIBLE_TEXT = (
-    "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)"
-    " and not(ancestor::template) and not(ancestor::svg)]"
-)
-_WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
-
-
-def visible_text(html: str) -> tuple[str, str]:
-    """Return (title, visible text) of an HTML document; never raises on malformed input."""
-    if not html.strip():
-        return "", ""
-    try:
-        selector = Selector(text=html)
-        title = " ".join(selector.xpath("//title//text()").getall()).strip()
-        if not title:
-            title = " ".join(selector.xpath("//h1//text()").getall()).strip()
-        parts = selector.xpath(_VISIBLE_TEXT).getall()
-        if not parts:  # fragments without <body>
-            parts = selector.xpath("//text()[not(ancestor::script) and not(ancestor::style)]").getall()
-    except ValueError:
-        return "", ""
-    text = "\n".join(p.strip() for p in parts if p.strip())
-    return _WS.sub(" ", title)[:1000], _BLANK_LINES.sub("\n", _WS.sub(" ", text))
+from pipelines.engine.html_text import visible_text
+from pipelines.items import PageItem
 
 
 class ExtractPipeline:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
-from crawler.context import config_from, matcher_from_config
-from crawler.items import PageItem, ResultItem
-from pipelines.matcher import Matcher
+from pipelines.runtime import matcher_from_settings
+from pipelines.items import PageItem, ResultItem
+from pipelines.engine.matcher import Matcher
 
 
 class MatchingPipeline:
@@ -18,7 +18,7 @@ class MatchingPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "MatchingPipeline":
-        return cls(matcher_from_config(config_from(crawler.settings)), crawler)
+        return cls(matcher_from_settings(crawler.settings), crawler)
 
     async def process_item(self, item: object) -> object:
         if isinstance(item, (PageItem, ResultItem)):

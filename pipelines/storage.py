@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from scrapy.crawler import Crawler
 
-from crawler.context import store_for
-from crawler.items import PageItem, ResultItem, SearchPageItem
+from pipelines.runtime import store_for
+from pipelines.items import PageItem, ResultItem, SearchPageItem
 from pipelines.stores.base import Observation, SearchTotal, Store, iso, utcnow
 from pipelines.urls import canonical_url, domain_of
 

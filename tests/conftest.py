@@ -51,7 +51,7 @@ def run_cli(*args: str, timeout: float = 180, env: dict[str, str] | None = None)
     if env:
         full_env.update(env)
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "crawler.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

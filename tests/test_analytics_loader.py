@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 
 RULES_V1 = """\
 rules:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.analytics.spikes import failure_alert, spike_alerts
+from crawler.report.spikes import failure_alert, spike_alerts
 from pipelines.stores.base import HitRow, Run
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from crawler.errors import ConfigError
+from crawler.config.schema import load_config
+from pipelines.errors import ConfigError
 
 VALID = """
 store: {backend: sqlite, path: data/np.db}

@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from crawler.kibana import saved_object_lines
-from pipelines.stores.es_layout import Layout
-from pipelines.stores.es_templates import Capabilities, plan
+from crawler.integrations.kibana import saved_object_lines
+from pipelines.stores.elasticsearch.layout import Layout
+from pipelines.stores.elasticsearch.templates import Capabilities, plan
 
 NDJSON = (resources.files("netpatrol_config") / "kibana" / "netpatrol.ndjson").read_text(encoding="utf-8")
 DATE = {"date", "date_nanos"}

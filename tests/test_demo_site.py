@@ -503,7 +503,7 @@ def test_only_loopback_was_contacted_and_nothing_is_logged(demo: DemoSite, capfd
 
 
 def _shipped_rules():  # type: ignore[no-untyped-def]
-    from pipelines.rules import load_rules
+    from pipelines.engine.rules import load_rules
 
     return load_rules()
 
@@ -511,7 +511,7 @@ def _shipped_rules():  # type: ignore[no-untyped-def]
 def test_page_chrome_contains_no_rule_term(demo: DemoSite) -> None:
     """Navigation, footer and field labels are on every page: no rule term (any, all or none) may occur
     in them, or every page would carry it (a `none` term there would hide real listings)."""
-    from pipelines.normalize import normalize
+    from pipelines.engine.normalize import normalize
 
     rules = _shipped_rules()
     home = fetch(demo, "/").text
@@ -533,8 +533,8 @@ def test_shipped_rules_see_takedowns_and_spare_lookalikes(demo: DemoSite) -> Non
     """What `netpatrol demo` relies on, page by page: no benign look-alike is a hit, and an illegal listing
     that was soft-404'd or edited is no longer one. (Recall on illegal listings is the rule pack's
     business: tests/test_cli_run.py checks it end to end.)"""
-    from pipelines.extract import visible_text
-    from pipelines.matcher import Matcher
+    from pipelines.engine.html_text import visible_text
+    from pipelines.engine.matcher import Matcher
 
     matcher = Matcher(_shipped_rules())
 
@@ -565,10 +565,10 @@ def test_demo_serve_writes_a_scheduled_config_that_validates(tmp_path: Path) -> 
     import subprocess
     import sys
 
-    from crawler.config import load_config
+    from crawler.config.schema import load_config
 
     child = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "demo", "--serve", "--port", "0", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "crawler.cli.main", "demo", "--serve", "--port", "0", "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from crawler.items import PageItem, ResultItem
+from pipelines.items import PageItem, ResultItem
 from pipelines.archive import DocumentArchivePipeline
-from pipelines.matcher import MatchResult
+from pipelines.engine.matcher import MatchResult
 from pipelines.stores.base import Run
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 from pipelines.stores.tracking import pack_text, unpack_text
 
 NO = MatchResult(False, [], [], 0.0)

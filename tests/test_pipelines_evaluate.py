@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.errors import UsageError
-from pipelines.evaluate import evaluate, read_labeled
-from pipelines.matcher import Matcher
-from pipelines.rules import load_rules
+from pipelines.errors import UsageError
+from pipelines.engine.evaluate import evaluate, read_labeled
+from pipelines.engine.matcher import Matcher
+from pipelines.engine.rules import load_rules
 
 PACK = """
 contexts:

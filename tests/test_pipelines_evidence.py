@@ -14,11 +14,11 @@ import pytest
 from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
 
 from crawler.demo.site import DemoSite
-from crawler.evidence_list import verify
-from crawler.items import PageItem, ResultItem
+from crawler.cli.evidence import verify
+from pipelines.items import PageItem, ResultItem
 from pipelines.evidence import EvidenceKeeper, EvidencePipeline, read_evidence
 from pipelines.stores.base import Evidence, Observation, Run
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 
 HTML = "<html><body><p>网络赌博 真人百家乐</p></body></html>".encode("gbk")  # as fetched: bytes, any charset
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

@@ -7,11 +7,11 @@ from pathlib import Path
 import hyperscan
 import pytest
 
-import pipelines.matcher as matcher_module
-import pipelines.regexes as regexes_module
-from pipelines import hscache
-from pipelines.matcher import Matcher
-from pipelines.rules import load_rules
+import pipelines.engine.matcher as matcher_module
+import pipelines.engine.regexes as regexes_module
+from pipelines.engine import hscache
+from pipelines.engine.matcher import Matcher
+from pipelines.engine.rules import load_rules
 
 TEXTS = [
     ("t1", "网络赌博 百家乐 加微信 bet777 注册送彩金"),

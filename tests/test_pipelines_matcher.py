@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.matcher import Matcher
-from pipelines.normalize import normalize
-from pipelines.rules import load_rules
+from pipelines.engine.matcher import Matcher
+from pipelines.engine.normalize import normalize
+from pipelines.engine.rules import load_rules
 
 PACK = """
 category: gambling

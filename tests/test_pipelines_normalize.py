@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.normalize import normalize, normalize_text
+from pipelines.engine.normalize import normalize, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_garbage_is_normalized_without_error() -> None:
 def test_unicode_tables_are_current() -> None:
     import unicodedata
 
-    from pipelines import unicode_tables
+    from pipelines.engine import unicode_tables
 
     assert unicode_tables.tables() == unicode_tables.compute_tables()
     if unicodedata.unidata_version == unicode_tables.UNIDATA_VERSION:
@@ -114,7 +114,7 @@ def test_unicode_tables_are_current() -> None:
 
 
 def test_contact_words_fold_in_the_opencc_pass() -> None:
-    from pipelines.normalize import CONTACT_VARIANTS, _fold_contacts, _t2s_with_contacts
+    from pipelines.engine.normalize import CONTACT_VARIANTS, _fold_contacts, _t2s_with_contacts
 
     converter, shipped = _t2s_with_contacts()
     assert shipped, "config/opencc/contacts.ocd2 could not be used"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.errors import ConfigError
-from pipelines.rules import CATEGORIES, default_rules_path, load_rules
+from pipelines.errors import ConfigError
+from pipelines.engine.rules import CATEGORIES, default_rules_path, load_rules
 
 
 def _write(tmp_path: Path, body: str, name: str = "pack.yaml") -> Path:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from crawler.items import PageItem
-from pipelines.matcher import Matcher
-from pipelines.rules import load_rules
+from pipelines.items import PageItem
+from pipelines.engine.matcher import Matcher
+from pipelines.engine.rules import load_rules
 from pipelines.storage import StoragePipeline
 from pipelines.stores.base import Run, iso, utcnow
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 
 
 def test_explanation_is_stored_with_the_hit(tmp_path: Path) -> None:

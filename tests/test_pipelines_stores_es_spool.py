@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.stores.es_spool import SegmentReader, SegmentWriter, claim_orphans, pending, read_ack
-from pipelines.stores.es_writer import merge_item
+from pipelines.stores.elasticsearch.spool import SegmentReader, SegmentWriter, claim_orphans, pending, read_ack
+from pipelines.stores.elasticsearch.writer import merge_item
 
 
 def test_records_are_read_back_complete_and_from_the_acknowledged_offset(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_a_living_writers_segment_is_not_claimed_a_dead_ones_is(tmp_path: Path) 
     child = subprocess.run([sys.executable, "-c", (
         "import sys, os, signal\n"
         "from pathlib import Path\n"
-        "from pipelines.stores.es_spool import SegmentWriter\n"
+        "from pipelines.stores.elasticsearch.spool import SegmentWriter\n"
         "w = SegmentWriter(Path(sys.argv[1]))\n"
         "w.append({'op': 'docs', 'docs': [{'x': 1}]})\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"), str(tmp_path)], cwd=Path(__file__).resolve().parents[1])

@@ -8,8 +8,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
 
-from pipelines.stores.es_layout import Layout
-from pipelines.stores.es_templates import Capabilities, plan
+from pipelines.stores.elasticsearch.layout import Layout
+from pipelines.stores.elasticsearch.templates import Capabilities, plan
 
 
 @pytest.fixture
@@ -58,11 +58,13 @@ def test_a_changed_template_is_updated_and_applies_from_the_next_index(cli, make
 @pytest.mark.elasticsearch
 def test_indices_get_explicit_mappings_and_a_chinese_sub_field(make_config, es: tuple[str, str]) -> None:
     url, prefix = es
-    from crawler.config import load_config
-    from pipelines.stores.es_client import make_client
-    from pipelines.stores.es_templates import install
+    from crawler.config.schema import load_config
+    from pipelines.stores.elasticsearch.client import make_client
+    from pipelines.stores.elasticsearch.templates import install
 
-    client = make_client(load_config(make_config(f"store: {es_store_yaml(url, prefix)}\n")))
+    from crawler.config.stores import store_spec
+
+    client = make_client(store_spec(load_config(make_config(f"store: {es_store_yaml(url, prefix)}\n"))))
     install(client, Layout(prefix))
     index = Layout(prefix).observations_index("2026-11-28T00:00:00Z")
     client.index(index=index, id="x", document={"@timestamp": "2026-11-28T10:00:00.123456Z", "title": "网络赌博平台",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from crawler.errors import ConfigError
+from crawler.config.schema import load_config
+from pipelines.errors import ConfigError
 from crawler.render import browser as browser_mod
 from crawler.render.browser import ENV_VAR, HANDLER, find_browser, render_settings
 from crawler.render.handler import RenderOptions

@@ -310,7 +310,7 @@ def test_a_crashed_browser_is_relaunched_and_the_run_goes_on(make_config: Any, s
 """, browser="{timeout: 6, recycle_after: 10}")  # contexts are recycled across the crash too
     env = dict(os.environ)
     env.pop("NETPATROL_PROGRESS", None)
-    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", "log", "-v"],
+    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", "log", "-v"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = 0
     try:

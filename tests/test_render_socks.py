@@ -11,7 +11,7 @@ import struct
 from typing import Any
 
 from crawler.demo.site import DemoSite
-from crawler.netguard import NetworkPolicy
+from crawler.runtime.netguard import NetworkPolicy
 from crawler.render.socks import REPLY_NOT_ALLOWED, REPLY_OK, SocksGate
 
 

@@ -133,7 +133,7 @@ def patrol(config: Path, *targets: str) -> None:
 def crash_market_half_way(config: Path, site: DemoSite) -> None:
     """Start a market crawl that also waits on a slow page, and SIGKILL it once listings are being fetched."""
     site.clear_log()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--target", "market",
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--target", "market",
                              "--progress", "off"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not (any(p.startswith("/bad/slow") for p in site.request_log)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.evaluate import evaluate, read_labeled
-from pipelines.matcher import Matcher
-from pipelines.rules import CATEGORIES, load_rules
+from pipelines.engine.evaluate import evaluate, read_labeled
+from pipelines.engine.matcher import Matcher
+from pipelines.engine.rules import CATEGORIES, load_rules
 
 LABELED = Path(__file__).parent / "data" / "labeled.jsonl"
 

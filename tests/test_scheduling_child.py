@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
 from crawler.scheduling.jobs import jobstore_url, make_engine
 from crawler.scheduling.ledger import SKIPPED, STARTED, Ledger
 from crawler.scheduling.locks import is_held, target_lock_path
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def test_a_target_still_running_is_not_started_twice(cli, make_config, site: Dem
     config = config_for(make_config, site, slow_seconds=6, timeout="2m")
     lock = target_lock_path(load_config(config).data_dir, "slow")
     env = {k: v for k, v in os.environ.items() if k != "NETPATROL_PROGRESS"}
-    first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "jobs", "run", "slow", "--config", str(config)],
+    first = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "jobs", "run", "slow", "--config", str(config)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 120

@@ -20,11 +20,11 @@ from typing import Any, Callable, TypeVar
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
 from crawler.scheduling.jobs import JOB_TABLE, jobstore_url, make_engine, stored_jobs
 from crawler.scheduling.ledger import MISSED, SKIPPED, STARTED, Ledger
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 180.0  # seconds any single wait may take on a loaded machine before the test fails
@@ -38,7 +38,7 @@ class Daemon:
         env = dict(os.environ)
         env.pop("NETPATROL_PROGRESS", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "schedule", "--config", str(config)],
+            [sys.executable, "-m", "crawler.cli.main", "schedule", "--config", str(config)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
         )
         self.lines: list[str] = []

@@ -9,8 +9,8 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from crawler.config import LoadedConfig, load_config
-from crawler.errors import ConfigError
+from crawler.config.schema import LoadedConfig, load_config
+from pipelines.errors import ConfigError
 from crawler.scheduling.jobs import JOB_FUNC, JOB_TABLE, jobstore_url, make_engine, plan, stored_jobs, sync_jobs
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.config import load_config
-from crawler.errors import ConfigError
+from crawler.config.schema import load_config
+from pipelines.errors import ConfigError
 from crawler.scheduling.schedule import (ScheduleSpec, crontab_weekdays, format_duration, parse_duration,
                                          parse_schedule)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.scheduling.jobs import JOB_TABLE, jobstore_url, make_engine, plan, sync_jobs
 from crawler.scheduling.ledger import MISSED, SKIPPED, STARTED, Ledger
 from crawler.scheduling.status import consecutive_failures
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import Run
 
 

@@ -18,9 +18,9 @@ from typing import Any, Iterator
 import pytest
 from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run, SearchTotal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ def test_a_killed_crawl_reads_as_interrupted(cli, make_config, site: DemoSite, s
             robots: ignore
             politeness: {{retries: 0, timeout: 60, concurrency: 1, autothrottle: false}}
         """)
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", "off"],
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", "off"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not any(p.startswith("/bad/slow") for p in site.request_log):

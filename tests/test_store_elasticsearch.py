@@ -18,9 +18,9 @@ from typing import Any, Iterator
 import pytest
 from es_support import Proxy, count_docs, drop_prefix, es_store_yaml, es_url, fresh_prefix, search_all
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite, generated_page_is_illegal
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run, iso, utcnow
 
 pytestmark = pytest.mark.elasticsearch
@@ -89,7 +89,7 @@ def test_cluster_gone_mid_run_then_flush_indexes_every_hit_once(cli, make_config
     pages = 1500
     via_proxy = generated_config(make_config, site, es_store_yaml(proxy.url, prefix), pages)
     direct = generated_config(make_config, site, es_store_yaml(url, prefix), pages, name="direct.yml")
-    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(via_proxy), "--progress", "off"],
+    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(via_proxy), "--progress", "off"],
                              cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     # Take the cluster away once the run is recorded and the crawl is well under way.
     deadline = time.monotonic() + 120
@@ -144,8 +144,8 @@ def test_unreachable_cluster_spools_and_the_next_run_replays(cli, make_config, s
 
 WRITER = """
 import sys
-from crawler.config import load_config
-from pipelines.stores import open_store
+from crawler.config.schema import load_config
+from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run, iso, utcnow
 store = open_store(load_config(sys.argv[1]))
 store.start_run(Run(id="k1", target="t", kind="site", started_at=iso(utcnow()), rules_version="v"))
@@ -231,9 +231,9 @@ def test_a_refused_document_is_reported_with_its_error_not_dropped(make_config, 
 def _direct_store(url: str, prefix: str, spool: Path, bulk_docs: int) -> Any:
     from elasticsearch import Elasticsearch
 
-    from pipelines.stores.elasticsearch import ElasticsearchStore
-    from pipelines.stores.es_client import fast_serializer
-    from pipelines.stores.es_layout import Layout
+    from pipelines.stores.elasticsearch.store import ElasticsearchStore
+    from pipelines.stores.elasticsearch.client import fast_serializer
+    from pipelines.stores.elasticsearch.layout import Layout
 
     return ElasticsearchStore(Elasticsearch(url, request_timeout=60, **fast_serializer()), Layout(prefix), spool,
                               url=url, bulk_docs=bulk_docs, close_timeout=120)
@@ -280,7 +280,7 @@ def test_concurrent_stores_count_each_run_once_in_every_item(es: tuple[str, str]
 
 def test_the_spooled_line_is_the_document_indexed(es: tuple[str, str], tmp_path: Path) -> None:
     """An observation is serialized once: the spool line holds it, and the same bytes are what gets indexed."""
-    from pipelines.stores import es_layout
+    from pipelines.stores.elasticsearch import layout as es_layout
 
     url, prefix = es
     store = _direct_store(url, prefix, tmp_path / "spool", bulk_docs=1000)

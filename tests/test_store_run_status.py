@@ -8,8 +8,8 @@ from typing import Any, Iterator
 import pytest
 from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
 
-from crawler.config import load_config
-from pipelines.stores import open_store
+from crawler.config.schema import load_config
+from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run
 
 

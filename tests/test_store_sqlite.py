@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from pipelines.stores.base import Observation, Run, iso, utcnow
-from pipelines.stores.sqlite import SQLiteStore
+from pipelines.stores.sqlite.store import SQLiteStore
 
 
 def _obs(run_id: str, url: str) -> Observation:
@@ -34,7 +34,7 @@ def test_run_of_a_dead_process_reads_as_interrupted(tmp_path: Path) -> None:
     child = subprocess.Popen([
         sys.executable, "-c",
         "import sys, time\n"
-        "from pipelines.stores.sqlite import SQLiteStore\n"
+        "from pipelines.stores.sqlite.store import SQLiteStore\n"
         "from pipelines.stores.base import Run, Observation, iso, utcnow\n"
         f"s = SQLiteStore({str(path)!r})\n"
         "s.start_run(Run(id='r1', target='t', kind='site', started_at=iso(utcnow()), rules_version='v'))\n"
@@ -64,7 +64,7 @@ def test_sigint_during_a_crawl_records_interrupted(cli, make_config, site) -> No
             robots: ignore
             politeness: {{retries: 0, timeout: 60}}
         """)
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", "off"],
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", "off"],
                             cwd=Path(__file__).resolve().parents[1], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not any(p.startswith("/bad/slow") for p in site.request_log):

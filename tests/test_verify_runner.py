@@ -19,9 +19,9 @@ from typing import Any
 
 from conftest import ROOT
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run, iso, utcnow
 from pipelines.urls import canonical_url, domain_of
 
@@ -116,7 +116,7 @@ def test_an_interrupted_verify_keeps_what_it_checked(make_config, site: DemoSite
     slow = [f"{site.base_url}/bad/slow?s=4&n={n}" for n in range(3)]
     titles = {listing["id"]: listing["title"] for listing in site.listings()}
     seed(config, [(url, titles[url.rsplit("/", 1)[-1]]) for url in fast] + [(url, "慢速页面") for url in slow])
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "verify", "--config", str(config), "--progress", "off"],
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "verify", "--config", str(config), "--progress", "off"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not any(p.startswith("/bad/slow") for p in site.request_log):

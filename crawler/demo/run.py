@@ -15,11 +15,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from crawler.config import load_config
+from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
-from crawler.report import Window, build_report
-from crawler.report_text import print_report
-from pipelines.stores import open_store
+from crawler.report.build import Window, build_report
+from crawler.report.output.text import print_report
+from crawler.config.stores import open_store
 from pipelines.stores.base import parse_iso
 
 DEMO_CONFIG = """\
@@ -89,7 +89,7 @@ def serve_demo(data_dir: Path, port: int = 8000) -> int:
 
 
 def _round(config: Path, progress_mode: str) -> int:
-    command = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--progress", progress_mode]
+    command = [sys.executable, "-m", "crawler.cli.main", "run", "--config", str(config), "--progress", progress_mode]
     return subprocess.call(command)
 
 
@@ -126,7 +126,7 @@ def run_demo(data_dir: Path, progress_mode: str = "auto") -> int:
             console.print("[red]round 2 did not complete[/red]")
             return 1
         console.print("[bold]Verification[/bold]: re-fetching every hit still considered online …")
-        subprocess.call([sys.executable, "-m", "crawler.cli", "verify", "--config", str(config), "--progress", progress_mode])
+        subprocess.call([sys.executable, "-m", "crawler.cli.main", "verify", "--config", str(config), "--progress", progress_mode])
         verified_at = datetime.now(timezone.utc)
 
     loaded = load_config(config)

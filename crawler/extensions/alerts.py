@@ -13,11 +13,11 @@ from scrapy.spiders import Spider
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler.analytics.spikes import Alert, failure_alert, spike_alerts
-from crawler.config import AlertsConfig
-from crawler.context import config_from, store_for
+from crawler.report.spikes import Alert, failure_alert, spike_alerts
+from crawler.config.schema import AlertsConfig
+from crawler.runtime.context import config_from, store_for
 from pipelines.stores.base import CLEAN_STATUSES, Run, Store, iso, utcnow
-from crawler.webhook import post_json
+from crawler.integrations.webhook import post_json
 
 logger = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ class Progress:
         mode = crawler.settings.get("NETPATROL_PROGRESS", "auto")
         if mode == "off":
             return cls(crawler, "", None, 0.0)  # inert: connected to nothing, and no "Disabled" warning
-        from crawler.context import target_from
+        from crawler.runtime.context import target_from
 
         target = target_from(crawler.settings)
         total = target.max_pages if target.type == "site" else len(target.queries) * target.pages

@@ -11,9 +11,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.spiders import Spider
 from twisted.internet.task import LoopingCall
 
-from crawler.config import FailurePolicy
-from crawler.context import config_from, matcher_from_config, store_for, target_from
-from crawler.run_status import classify
+from crawler.config.schema import FailurePolicy
+from crawler.runtime.context import config_from, matcher_from_config, store_for, target_from
+from crawler.runtime.run_status import classify
 from pipelines.stores.base import Run, Store, iso, utcnow
 
 logger = logging.getLogger(__name__)

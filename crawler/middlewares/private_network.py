@@ -8,7 +8,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler.netguard import AddressRefused, NetworkPolicy
+from crawler.runtime.netguard import AddressRefused, NetworkPolicy
 
 
 class PrivateAddressBlocked(IgnoreRequest):

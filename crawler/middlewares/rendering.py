@@ -58,7 +58,7 @@ class RenderRouter:
         mode = settings.get("NETPATROL_RENDER_MODE", "never")
         if mode == "never" or not settings.get("NETPATROL_TARGET"):
             raise NotConfigured("the target never renders pages")
-        from crawler.context import target_from
+        from crawler.runtime.context import target_from
 
         target = target_from(settings)
         return cls(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.config import BrowserConfig, LoadedConfig, SearchTarget, SiteTarget
+from crawler.config.schema import BrowserConfig, LoadedConfig, SearchTarget, SiteTarget
 
 ENV_VAR = "NETPATROL_CHROMIUM"
 DEBIAN_WRAPPER = Path("/usr/bin/chromium")

@@ -29,7 +29,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from crawler import settings as default_settings
-from crawler.netguard import NetworkPolicy
+from crawler.runtime.netguard import NetworkPolicy
 from crawler.render.actions import Budget, capture_evidence, run_actions
 from crawler.render.errors import RenderAborted, RenderError, RenderTimeout, render_error_kind
 from crawler.render.routing import BrowserRequestFilter, PageRegistry, harden_page

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError, Page, Request as PlaywrightRequest
 
-from crawler.netguard import AddressRefused, NetworkPolicy
+from crawler.runtime.netguard import AddressRefused, NetworkPolicy
 from crawler.render.socks import SocksGate
 
 logger = logging.getLogger(__name__)

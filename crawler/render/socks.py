@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from crawler.netguard import IPAddress, NetworkPolicy, describe
+from crawler.runtime.netguard import IPAddress, NetworkPolicy, describe
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
-from crawler.config import LoadedConfig
+from crawler.config.schema import LoadedConfig
 from crawler.scheduling.locks import FileLock, read_holder, target_lock_path
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import Run, iso, utcnow
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Outcome:
 
 
 def child_command(loaded: LoadedConfig, target: str, run_id: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", "run", "--config", str(loaded.path), "--target", target,
+    return [sys.executable, "-m", "crawler.cli.main", "run", "--config", str(loaded.path), "--target", target,
             "--run-id", run_id, "--progress", "log"]
 
 
@@ -100,7 +100,7 @@ def run_target(
     if not lock.acquire():
         raise TargetBusy(target, read_holder(lock.path))
     try:
-        from crawler.runner import new_run_id  # here: the daemon itself never needs Scrapy loaded
+        from crawler.runtime.runner import new_run_id  # here: the daemon itself never needs Scrapy loaded
 
         run_id = new_run_id(target)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -202,7 +202,7 @@ def record_unstarted(store: Any, loaded: LoadedConfig, target: str, run_id: str,
 
 def _rules_version(loaded: LoadedConfig) -> str:
     try:
-        from crawler.context import matcher_from_config
+        from crawler.runtime.context import matcher_from_config
 
         return matcher_from_config(loaded).ruleset.version
     except Exception:  # the rules may be the very reason the run could not start

@@ -28,8 +28,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import settings as defaults
-from crawler.config import LoadedConfig, load_config
-from crawler.errors import NetpatrolError
+from crawler.config.schema import LoadedConfig, load_config
+from pipelines.errors import NetpatrolError
 from crawler.scheduling.child import Outcome, StopSignal, TargetBusy, run_target
 from crawler.scheduling.jobs import (JOB_TABLE, display_url, job_store_error, jobstore_url, make_engine,
                                      misfire_grace_seconds, plan, sync_jobs)

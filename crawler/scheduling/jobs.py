@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import settings as defaults
-from crawler.config import LoadedConfig
-from crawler.errors import ConfigError, StoreError
+from crawler.config.schema import LoadedConfig
+from pipelines.errors import ConfigError, StoreError
 from crawler.scheduling.schedule import ScheduleSpec, zone
 
 JOB_FUNC = "crawler.scheduling.daemon:fire"  # what a stored job calls (a textual reference survives restarts)

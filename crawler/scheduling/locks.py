@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crawler.errors import StoreError
+from pipelines.errors import StoreError
 from pipelines.stores.base import iso, utcnow
 
 

@@ -15,14 +15,14 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 from rich.table import Table
 
-from crawler.analytics.spikes import FAILED_STATUSES
-from crawler.config import LoadedConfig
+from crawler.report.spikes import FAILED_STATUSES
+from crawler.config.schema import LoadedConfig
 from crawler.scheduling.jobs import (StoredJob, display_url, job_store_error, jobstore_url, make_engine, next_fire,
                                      plan, sqlite_file, stored_jobs)
 from crawler.scheduling.ledger import FiringCounts, Ledger
 from crawler.scheduling.locks import daemon_lock_path, is_held, read_holder
 from crawler.scheduling.schedule import format_duration, zone
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.base import CLEAN_STATUSES, Run, iso
 
 # job states

@@ -24,8 +24,8 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from crawler.config import SearchTarget, SiteTarget
-from crawler.context import config_from, matcher_from_config, target_from
+from crawler.config.schema import SearchTarget, SiteTarget
+from crawler.runtime.context import config_from, matcher_from_config, target_from
 from crawler.middlewares.private_network import PrivateAddressBlocked
 from crawler.render.errors import NeedsJavaScript, RenderError
 from pipelines.stores.base import iso, utcnow

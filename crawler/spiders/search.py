@@ -10,8 +10,8 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.config import SearchTarget
-from crawler.items import ResultItem, SearchPageItem
+from crawler.config.schema import SearchTarget
+from pipelines.items import ResultItem, SearchPageItem
 from crawler.spiders.base import PatrolSpider
 
 _MULTIPLIERS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000, "k": 1_000, "m": 1_000_000}

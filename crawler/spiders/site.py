@@ -9,10 +9,10 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.config import SiteTarget
-from crawler.items import PageItem
+from crawler.config.schema import SiteTarget
+from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
-from pipelines.extract import visible_text
+from pipelines.engine.html_text import visible_text
 from pipelines.urls import canonical_url
 
 

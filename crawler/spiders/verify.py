@@ -25,11 +25,11 @@ from twisted.internet.error import ConnectError, ConnectionRefusedError, DNSLook
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
-from crawler.context import store_for
+from crawler.runtime.context import store_for
 from crawler.middlewares.private_network import PrivateAddressBlocked
 from crawler.spiders.base import HTML_TYPES, PatrolSpider
 from crawler.verify.classify import Outcome, classify_page, settle
-from pipelines.extract import visible_text
+from pipelines.engine.html_text import visible_text
 from pipelines.stores.base import Store
 from pipelines.stores.tracking import ItemCheck, TrackedItem
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.normalize import normalize, plain
+from pipelines.engine.normalize import normalize, plain
 
 # Wording of "this content is gone" pages. Chinese marketplaces, forums and classifieds
 # (删除 deleted, 下架 taken off the shelf, 失效 invalid, 过期 expired, 屏蔽 blocked, 不存在 does not exist),

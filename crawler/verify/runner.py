@@ -18,13 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
-from crawler.config import LoadedConfig
-from crawler.errors import UsageError
+from crawler.config.schema import LoadedConfig
+from pipelines.errors import UsageError
 from crawler.render.browser import find_browser, render_settings
-from crawler.runner import base_settings, target_settings
+from crawler.runtime.runner import base_settings, target_settings
 from crawler.spiders.verify import VerifySpider
 from crawler.verify.classify import Outcome
-from pipelines.stores import open_store
+from crawler.config.stores import open_store
 from pipelines.stores.tracking import CHECKABLE_STATUSES, TrackedItem
 
 _INTERRUPTED = {"shutdown", "cancelled", "interrupted"}

@@ -1,7 +1,7 @@
 """The store interface: what every backend (SQLite, Elasticsearch) keeps and answers.
 
 Run state lives here, not in crawler memory, so several crawl workers can later
-share one store. Figures are computed by `crawler.report` from these answers, so
+share one store. Figures are computed by `crawler.report.build` from these answers, so
 both backends produce the same report for the same data.
 """
 
@@ -194,11 +194,11 @@ class Store(ABC):
         """Evidence kept for an item (every run, or one): run, target, seen_at, url plus the Evidence fields.
 
         Backends that keep no evidence yet say so instead of answering "none"."""
-        from crawler.errors import StoreError
+        from pipelines.errors import StoreError
 
         raise StoreError(f"the {type(self).__name__} does not list evidence yet")
 
-    # --- decline analytics (crawler.analytics, `netpatrol verify`, `netpatrol triage`) ---
+    # --- decline analytics (crawler.report, `netpatrol verify`, `netpatrol triage`) ---
     @abstractmethod
     def add_documents(self, documents: list[Document]) -> None:
         """Keep every examined page/result of a run; idempotent per `Document.key()`."""

@@ -6,7 +6,7 @@
     ItemCheck    one verification of an item by `netpatrol verify`: the status history, with times
     Verdict      an analyst's confirm/dismiss of an item (`netpatrol triage`)
 
-Both store backends keep these; the arithmetic on them lives in `crawler.analytics`.
+Both store backends keep these; the arithmetic on them lives in `crawler.report`.
 """
 
 from __future__ import annotations

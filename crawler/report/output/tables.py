@@ -1,0 +1,84 @@
+"""Terminal tables for the analytics parts of the report: queries, search headline, clean-up, league, rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from crawler.report.output.text import _breakdown_table, fmt_number, fmt_pct
+
+
+def fmt_share(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _search_table(search: dict[str, Any]) -> Table:
+    n = search["top_n"]
+    table = Table(title=f"Search: matched results in the top {n} per query (engine totals are context only)",
+                  title_justify="left")
+    for column in ("Target", "Query", "Baseline", "Compare", "Change", "Engine total b → c"):
+        table.add_column(column, justify="left" if column in ("Target", "Query") else "right")
+    for q in search["queries"]:
+        b, c = q["baseline"], q["compare"]
+        table.add_row(
+            q["target"], q["query"],
+            f"{fmt_number(b['matched'])}/{fmt_number(b['seen'])} ({fmt_share(b['share'])})",
+            f"{fmt_number(c['matched'])}/{fmt_number(c['seen'])} ({fmt_share(c['share'])})",
+            fmt_pct(q["change_pct"]),
+            f"{fmt_number(b['engine_total'])} → {fmt_number(c['engine_total'])}",
+        )
+    b, c = search["baseline"], search["compare"]
+    table.add_row(
+        "[bold]all[/bold]", "",
+        f"{fmt_number(b['matched'])}/{fmt_number(b['seen'])} ({fmt_share(b['share'])})",
+        f"{fmt_number(c['matched'])}/{fmt_number(c['seen'])} ({fmt_share(c['share'])})",
+        fmt_pct(search["change_pct"]), "",
+    )
+    return table
+
+
+def _league_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Domain league (most hits in the compare window)", title_justify="left")
+    for column in ("Domain", "Compare", "Baseline", "Change", "Items", "Removed", "Removal rate"):
+        table.add_column(column, justify="left" if column == "Domain" else "right")
+    for row in rows:
+        table.add_row(row["domain"], fmt_number(row["compare"]), fmt_number(row["baseline"]), fmt_pct(row["change_pct"]),
+                      str(row["items"]), str(row["removed"]), fmt_share(row["removal_rate"]))
+    return table
+
+
+def _cleanup_lines(clean: dict[str, Any]) -> list[str]:
+    per_category = ", ".join(f"{k} {v}" for k, v in clean["by_category"].items()) or "none"
+    per_domain = ", ".join(f"{k} {v}" for k, v in clean["by_domain"].items()) or "none"
+    total = clean["baseline_items"]
+    return [
+        f"[bold]Cleaned up:[/bold] {clean['removed']} item(s) removed within the compare window"
+        f" — by category: {per_category}; by domain: {per_domain}",
+        f"Of the baseline window's {total} hit item(s): {clean['gone']} gone ({fmt_share(clean['gone_share'])}),"
+        f" {clean['changed']} changed to harmless ({fmt_share(clean['changed_share'])}),"
+        f" {clean['unreachable']} unreachable, {clean['still_online']} still online, {clean['unchecked']} never verified",
+    ]
+
+
+def print_analytics(report: dict[str, Any], console: Console) -> None:
+    if report.get("by_query"):
+        console.print(_breakdown_table("Hits by query", report["by_query"], column="Query"))
+    if report.get("search"):
+        console.print(_search_table(report["search"]))
+    if "cleaned_up" in report:
+        for line in _cleanup_lines(report["cleaned_up"]):
+            console.print(line, soft_wrap=True)
+    if report.get("domains"):
+        console.print(_league_table(report["domains"]))
+    rules = report.get("rules")
+    if rules:
+        versions = f"baseline {', '.join(v[:8] for v in rules['baseline']) or '–'};" \
+                   f" compare {', '.join(v[:8] for v in rules['compare']) or '–'}"
+        if rules.get("current"):
+            versions += f"; current {rules['current'][:8]}"
+        note = f"Rule-set versions: {versions}"
+        if rules["rematch"]:
+            note += f" — re-matched {len(rules['rematched_runs'])} run(s) with the current rules"
+        console.print(note, soft_wrap=True)
