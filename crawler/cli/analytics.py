@@ -6,7 +6,6 @@ Thin: each loads the config, calls crawler.report / crawler.verify and prints.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -14,15 +13,8 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.table import Table
 
+from crawler.cli.output import console as _console, print_json as _print_json
 from pipelines.errors import UsageError
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 # --- report ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from crawler.cli import output
 
 from pipelines.errors import StoreError, UsageError
 
@@ -39,7 +39,7 @@ def cmd_es_setup(args: argparse.Namespace) -> int:
     from pipelines.stores.elasticsearch.templates import detect, install
 
     _loaded, store = _es_store(args.config)
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    out = output.console()
     try:
         caps = detect(store.client)
         changes, plan = install(store.client, store.layout, caps)

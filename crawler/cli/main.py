@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-from rich.console import Console
-
+from crawler.cli.output import console as _console, print_json as _print_json
 from crawler.runtime import logfilters
 from pipelines.errors import NetpatrolError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _console(stderr: bool = False) -> Console:
-    """A console that stays readable when piped (rich falls back to 80 columns otherwise)."""
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
-    return Console(highlight=False, soft_wrap=False, stderr=stderr, width=width)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 # --- commands ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -12,16 +11,13 @@ from typing import Any
 
 from rich.console import Console
 
+from crawler.cli.output import console as _plain_console, print_json as _print_json
 from pipelines.errors import NetpatrolError, UsageError
 
 
 def _console() -> Console:
-    width = None if sys.stdout.isatty() else 200  # status tables are wide; keep their rows on one line in logs
-    return Console(highlight=False, soft_wrap=False, width=width)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    """Status tables are wide: keep their rows on one line in logs."""
+    return _plain_console(piped_width=200)
 
 
 def setup_logging() -> None:
