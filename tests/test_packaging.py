@@ -41,5 +41,9 @@ def test_wheel_contains_rules_and_data(tmp_path: Path) -> None:
         assert "netpatrol_config/" + data_file.relative_to(ROOT / "config").as_posix() in names
     assert "crawler/demo/catalog.yaml" in names
     assert "crawler/cli/main.py" in names
+    templates = list((ROOT / "crawler" / "report" / "output" / "templates").iterdir())
+    assert templates and {t.relative_to(ROOT).as_posix() for t in templates} <= names, "report templates left out"
     for package in ROOT.glob("[cp]*/**/__init__.py"):
-        assert package.relative_to(ROOT).as_posix() in names, f"{package} is missing from pyproject packages"
+        name = package.relative_to(ROOT).as_posix()
+        name = "netpatrol_config/" + name.removeprefix("config/") if name.startswith("config/") else name
+        assert name in names, f"{package} is missing from pyproject packages"

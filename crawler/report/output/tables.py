@@ -7,11 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from crawler.report.output.text import _breakdown_table, fmt_number, fmt_pct
-
-
-def fmt_share(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+from crawler.report.output.numbers import number, pct, share
+from crawler.report.output.text import _breakdown_table
 
 
 def _search_table(search: dict[str, Any]) -> Table:
@@ -24,17 +21,17 @@ def _search_table(search: dict[str, Any]) -> Table:
         b, c = q["baseline"], q["compare"]
         table.add_row(
             q["target"], q["query"],
-            f"{fmt_number(b['matched'])}/{fmt_number(b['seen'])} ({fmt_share(b['share'])})",
-            f"{fmt_number(c['matched'])}/{fmt_number(c['seen'])} ({fmt_share(c['share'])})",
-            fmt_pct(q["change_pct"]),
-            f"{fmt_number(b['engine_total'])} → {fmt_number(c['engine_total'])}",
+            f"{number(b['matched'])}/{number(b['seen'])} ({share(b['share'])})",
+            f"{number(c['matched'])}/{number(c['seen'])} ({share(c['share'])})",
+            pct(q["change_pct"]),
+            f"{number(b['engine_total'])} → {number(c['engine_total'])}",
         )
     b, c = search["baseline"], search["compare"]
     table.add_row(
         "[bold]all[/bold]", "",
-        f"{fmt_number(b['matched'])}/{fmt_number(b['seen'])} ({fmt_share(b['share'])})",
-        f"{fmt_number(c['matched'])}/{fmt_number(c['seen'])} ({fmt_share(c['share'])})",
-        fmt_pct(search["change_pct"]), "",
+        f"{number(b['matched'])}/{number(b['seen'])} ({share(b['share'])})",
+        f"{number(c['matched'])}/{number(c['seen'])} ({share(c['share'])})",
+        pct(search["change_pct"]), "",
     )
     return table
 
@@ -44,8 +41,8 @@ def _league_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("Domain", "Compare", "Baseline", "Change", "Items", "Removed", "Removal rate"):
         table.add_column(column, justify="left" if column == "Domain" else "right")
     for row in rows:
-        table.add_row(row["domain"], fmt_number(row["compare"]), fmt_number(row["baseline"]), fmt_pct(row["change_pct"]),
-                      str(row["items"]), str(row["removed"]), fmt_share(row["removal_rate"]))
+        table.add_row(row["domain"], number(row["compare"]), number(row["baseline"]), pct(row["change_pct"]),
+                      str(row["items"]), str(row["removed"]), share(row["removal_rate"]))
     return table
 
 
@@ -56,8 +53,8 @@ def _cleanup_lines(clean: dict[str, Any]) -> list[str]:
     return [
         f"[bold]Cleaned up:[/bold] {clean['removed']} item(s) removed within the compare window"
         f" — by category: {per_category}; by domain: {per_domain}",
-        f"Of the baseline window's {total} hit item(s): {clean['gone']} gone ({fmt_share(clean['gone_share'])}),"
-        f" {clean['changed']} changed to harmless ({fmt_share(clean['changed_share'])}),"
+        f"Of the baseline window's {total} hit item(s): {clean['gone']} gone ({share(clean['gone_share'])}),"
+        f" {clean['changed']} changed to harmless ({share(clean['changed_share'])}),"
         f" {clean['unreachable']} unreachable, {clean['still_online']} still online, {clean['unchecked']} never verified",
     ]
 

@@ -7,25 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from crawler.report.output.numbers import number, pct, rate
 from pipelines.stores.base import Run
-
-
-def fmt_number(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
-
-
-def fmt_pct(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.1f}%"
-
-
-def fmt_rate(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f}"
 
 
 def _breakdown_table(title: str, rows: dict[str, dict[str, Any]], limit: int = 20, column: str | None = None) -> Table:
@@ -42,12 +25,12 @@ def _breakdown_table(title: str, rows: dict[str, dict[str, Any]], limit: int = 2
         table.add_column("Coverage", justify="left")
     ordered = sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"], kv[1]["compare"]), kv[0]))
     for key, c in ordered[:limit]:
-        cells = [key, fmt_number(c["baseline"]), fmt_number(c["compare"]), fmt_pct(c["change_pct"])]
+        cells = [key, number(c["baseline"]), number(c["compare"]), pct(c["change_pct"])]
         if with_rates:
-            pages, rate = c.get("pages", {}), c.get("rate_per_1000", {})
+            pages, rates = c.get("pages", {}), c.get("rate_per_1000", {})
             cells += [
-                f"{fmt_number(pages.get('baseline'))} → {fmt_number(pages.get('compare'))}",
-                f"{fmt_rate(rate.get('baseline'))} → {fmt_rate(rate.get('compare'))}",
+                f"{number(pages.get('baseline'))} → {number(pages.get('compare'))}",
+                f"{rate(rates.get('baseline'))} → {rate(rates.get('compare'))}",
                 "[yellow]changed[/yellow]" if c.get("coverage_changed") else "held",
             ]
         table.add_row(*cells)
@@ -75,19 +58,19 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         if w.get("excluded_by_status"):
             left_out += " (" + ", ".join(f"{n} {s}" for s, n in w["excluded_by_status"].items()) + ")"
         head.add_row(name, f"{w['from']} .. {w['to']}", str(w["runs"]), left_out,
-                     fmt_number(w["pages"]), fmt_number(w.get("pages_per_run")), fmt_number(w["hits"]),
-                     fmt_rate(w.get("rate_per_1000")))
+                     number(w["pages"]), number(w.get("pages_per_run")), number(w["hits"]),
+                     rate(w.get("rate_per_1000")))
     console.print(head)
-    line = f"[bold]Change in hits: {fmt_pct(report['change_pct'])}[/bold]"
+    line = f"[bold]Change in hits: {pct(report['change_pct'])}[/bold]"
     cov = report.get("coverage")
     if cov:
-        line += f"  · hits per 1,000 pages: {fmt_pct(cov.get('rate_change_pct'))}"
+        line += f"  · hits per 1,000 pages: {pct(cov.get('rate_change_pct'))}"
         if not cov.get("baseline") and not cov.get("compare"):
             line += "  · no pages fetched in either window"
         elif cov.get("changed"):
-            line += f"  · [yellow]coverage changed[/yellow] (pages per run {fmt_pct(cov.get('change_pct'))})"
+            line += f"  · [yellow]coverage changed[/yellow] (pages per run {pct(cov.get('change_pct'))})"
         else:
-            line += f"  · coverage held (pages per run {fmt_pct(cov.get('change_pct'))})"
+            line += f"  · coverage held (pages per run {pct(cov.get('change_pct'))})"
     console.print(line)
     console.print("(hits = mean distinct matched items per clean run, summed over targets)")
     console.print(_breakdown_table("Hits by category", report["by_category"]))
@@ -117,5 +100,5 @@ def print_hits(hits: list[dict[str, Any]], console: Console) -> None:
     for col in ("Target", "Categories", "Score", "Title", "URL"):
         table.add_column(col, overflow="fold")
     for hit in hits:
-        table.add_row(hit["target"], ",".join(hit["categories"]), fmt_number(hit["score"]), hit["title"][:40], hit["url"])
+        table.add_row(hit["target"], ",".join(hit["categories"]), number(hit["score"]), hit["title"][:40], hit["url"])
     console.print(table)
