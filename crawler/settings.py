@@ -10,6 +10,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 USER_AGENT = "netpatrol/0.1 (+https://github.com/netpatrol/netpatrol; online patrol crawler)"
 ROBOTSTXT_OBEY = True
+ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"  # Scrapy's default, named: why protego is pinned
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "WARNING"
