@@ -100,7 +100,7 @@ NETPATROL_TEXT_RETENTION_DAYS: int | None = 365  # None: keep forever
 
 # Elasticsearch store (pipelines/stores/elasticsearch.py).
 NETPATROL_ES_REQUEST_TIMEOUT = 10.0  # seconds per request to the cluster
-NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries on a connection error, before the spool takes over
+NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries of a request (connection error, timeout, 429/5xx), before the spool takes over
 NETPATROL_ES_BULK_DOCS = 1000  # documents per bulk request (spooled writes are grouped up to this)
 NETPATROL_ES_CLOSE_TIMEOUT = 60.0  # seconds a finishing crawl waits for the cluster before leaving writes in the spool
 

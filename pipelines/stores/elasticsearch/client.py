@@ -9,14 +9,20 @@ from elasticsearch.serializer import OrjsonSerializer
 
 from pipelines.stores.spec import StoreSpec
 
+#: HTTP statuses that mean "the cluster cannot take this now": retried by the client, then spooled.
+RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
+
 
 def client_options(spec: StoreSpec) -> dict[str, Any]:
     """Keyword arguments for `Elasticsearch(...)`: URL, credentials, TLS, timeouts, the client's own retries."""
     options: dict[str, Any] = {
         "hosts": [spec.url],
         "request_timeout": spec.request_timeout,
+        # The client retries a whole request itself, on a connection error, a timeout and the statuses the
+        # writer also counts as "try again later"; only then does the spool take over (writer.Unavailable).
         "max_retries": spec.client_retries,
         "retry_on_timeout": True,
+        "retry_on_status": RETRYABLE_STATUSES,
         **fast_serializer(),
     }
     if spec.api_key:

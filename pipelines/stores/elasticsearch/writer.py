@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections import defaultdict
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from functools import partial
@@ -30,12 +30,12 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from pipelines.stores.base import iso, utcnow
+from pipelines.stores.elasticsearch.client import RETRYABLE_STATUSES
 from pipelines.stores.elasticsearch.layout import Layout
 from pipelines.stores.elasticsearch.spool import Record, append_rejected
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
 CONFLICT_ROUNDS = 8
 # Read errors of a shard that is not started yet (an index just created): waited for, up to ~5 s.
 SHARD_STARTING = ("no_shard_available_action_exception", "illegal_index_shard_state_exception",
@@ -283,8 +283,10 @@ class BulkApplier:
         """Send the actions at positions `todo` and record each answer in `outcomes`.
 
         Each action is serialized here once into the NDJSON body (an observation's document as the spool
-        serialized it); documents answered with a retryable status are sent again, alone, with exponential
-        backoff.
+        serialized it). Whole requests are retried by the client itself (`max_retries`, `retry_on_status`,
+        `retry_on_timeout` in client.py); what it cannot do is retry single documents of an answered bulk
+        request (a 429 for one document of a busy shard), so those are sent again here, alone, with
+        exponential backoff, as `elasticsearch.helpers.streaming_bulk` would.
         """
         for attempt in range(self.max_retries + 1):
             if not todo:
@@ -312,48 +314,31 @@ class BulkApplier:
         return chunks
 
     def _run_tasks(self, tasks: list[Callable[[], Any]]) -> list[Any]:
-        """Run the tasks on `threads` workers (this thread and helpers); their results in order.
+        """Run the tasks on up to `threads` workers; their results in order.
 
-        After a failure no new task starts; the first exception is raised once every running task is over."""
+        After a failure no new task starts; the first failure (in task order) is raised once every
+        running task is over, so nothing of the group is still in flight when the caller rewinds."""
         if self.threads <= 1 or len(tasks) <= 1:
             return [task() for task in tasks]
-        results: list[Any] = [None] * len(tasks)
-        lock = threading.Lock()
-        state = {"next": 0}
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            while True:
-                with lock:
-                    if errors or state["next"] >= len(tasks):
-                        return
-                    i = state["next"]
-                    state["next"] += 1
-                try:
-                    results[i] = tasks[i]()
-                except BaseException as exc:  # noqa: BLE001 - raised by the caller
-                    with lock:
-                        errors.append(exc)
-                    return
-
-        helpers = [threading.Thread(target=work, name="netpatrol-es-bulk", daemon=True)
-                   for _ in range(min(self.threads, len(tasks)) - 1)]
-        for helper in helpers:
-            helper.start()
-        try:
-            work()
-        finally:
-            for helper in helpers:
-                helper.join()
-        if errors:
-            raise errors[0]
-        return results
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(tasks)), thread_name_prefix="netpatrol-es-bulk") as pool:
+            futures = [pool.submit(task) for task in tasks]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f.done() and not f.cancelled() and f.exception() is not None]
+            if failed:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise failed[0].exception()  # type: ignore[misc]
+            return [f.result() for f in futures]
 
     def _request(self, chunk: list[int], body: list[bytes], outcomes: list[Outcome]) -> None:
         try:
             payload: Any = b"".join(body)  # the client passes a bytes body through as it is
             items = self.client.bulk(operations=payload, filter_path=BULK_RESPONSE_FIELDS).body.get("items") or []
-        except ApiError as exc:  # the whole request refused (413, 429, 5xx...): every document gets its status
+        except ApiError as exc:
+            if exc.status_code in RETRYABLE_STATUSES:
+                # The client has already retried the request (its `max_retries`, `retry_on_status`): the cluster
+                # cannot take it now, and the spool keeps the group for the drainer's next, backed-off try.
+                raise Unavailable(f"bulk request: {exc.status_code} {_reason({'error': exc.body})}") from None
+            # The whole request refused for good (400, 413...): every document gets its status.
             refused = {"error": exc.body if isinstance(exc.body, (dict, str)) else str(exc)}
             for i in chunk:
                 outcomes[i] = (int(exc.status_code), refused)
