@@ -39,7 +39,7 @@ def log(message: str) -> None:
 
 CONFIG = """\
 store: {{path: np.db}}
-allow_private_networks: true
+allowed_networks: ["127.0.0.0/8"]
 analytics: {{keep_text: {keep}}}
 targets:
   - name: gen

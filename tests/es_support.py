@@ -42,9 +42,17 @@ def fresh_prefix() -> str:
     return f"np-{uuid.uuid4().hex[:10]}"
 
 
+def test_client(url: str, **options: Any) -> Elasticsearch:
+    """The one way tests talk to the cluster themselves (no retries: a test sees what the cluster says)."""
+    return Elasticsearch(url, **{"max_retries": 0, "request_timeout": 30, **options})
+
+
+test_client.__test__ = False  # type: ignore[attr-defined]  # not a test, whatever pytest makes of its name
+
+
 def drop_prefix(url: str, prefix: str) -> None:
     """Delete a test's indices and templates."""
-    client = Elasticsearch(url)
+    client = test_client(url)
     try:
         for index in client.indices.get(index=f"{prefix}-*", allow_no_indices=True, expand_wildcards="all").body:
             client.indices.delete(index=index)
@@ -184,7 +192,7 @@ class Proxy:
 
 
 def count_docs(url: str, index: str, query: dict[str, Any] | None = None) -> int:
-    client = Elasticsearch(url, max_retries=0)
+    client = test_client(url)
     try:
         for _attempt in range(100):
             try:
@@ -203,7 +211,7 @@ def count_docs(url: str, index: str, query: dict[str, Any] | None = None) -> int
 def search_all(url: str, index: str, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     from elasticsearch import helpers
 
-    client = Elasticsearch(url)
+    client = test_client(url)
     try:
         client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)
         yield from helpers.scan(client, index=index, query={"query": query or {"match_all": {}}},

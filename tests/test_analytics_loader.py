@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import market_target
+
 from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
 from crawler.config.stores import open_store
@@ -36,15 +38,10 @@ def _config(make_config: Any, site: DemoSite, rules: Path) -> Path:
     return make_config(f"""
         store: {{path: data/np.db}}
         rules: {rules}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         analytics: {{top_n: 5}}
         targets:
-          - name: market
-            type: site
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url)}
           - name: market-search
             type: search
             url: "{site.base_url}/search?q={{query}}&page={{page}}"

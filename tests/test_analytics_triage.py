@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import market_target
+
 from crawler.demo.site import DemoSite
 
 RULES = """\
@@ -27,14 +29,9 @@ def test_triage_precision_and_confirmed_reports(cli, make_config, tmp_path: Path
     config = make_config(f"""
         store: {{path: data/np.db}}
         rules: rules.yaml
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
-          - name: market
-            type: site
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url)}
         """)
     assert cli("run", "--config", str(config), "--progress", "off").code == 0
     item = f"{site.base_url}/item/"

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 from pathlib import Path
 
+from conftest import unused_port
+
 from crawler.demo.site import DemoSite
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run_stats(config: Path) -> list[tuple[str, dict]]:
@@ -35,7 +30,7 @@ def _site_target(site: DemoSite, paths: list[str], extra: str = "") -> str:
 
 def test_encodings_are_decoded_and_matched(cli, make_config, site: DemoSite) -> None:
     config = make_config(
-        "store: {path: data/np.db}\nallow_private_networks: true\ntargets:"
+        "store: {path: data/np.db}\nallowed_networks: ['127.0.0.0/8']\ntargets:"
         + _site_target(site, ["/bad/gbk", "/bad/gb2312-header", "/bad/big5"])
     )
     assert cli("run", "--config", str(config)).code == 0
@@ -47,11 +42,11 @@ def test_encodings_are_decoded_and_matched(cli, make_config, site: DemoSite) -> 
 
 
 def test_broken_pages_are_counted_and_the_run_finishes(cli, make_config, site: DemoSite) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/"
+    dead = f"http://127.0.0.1:{unused_port()}/"
     paths = ["/bad/404", "/bad/500", "/bad/slow?s=6", "/bad/redirect-loop", "/bad/binary", "/bad/huge?mb=3",
              "/bad/403-captcha", "/bad/429", "/bad/broken-html"]
     config = make_config(
-        "store: {path: data/np.db}\nallow_private_networks: true\ntargets:"
+        "store: {path: data/np.db}\nallowed_networks: ['127.0.0.0/8']\ntargets:"
         + _site_target(site, paths).replace("start_urls: [", f'start_urls: ["{dead}", ')
     )
     result = cli("run", "--config", str(config), "--progress", "off")
@@ -72,10 +67,10 @@ def test_broken_pages_are_counted_and_the_run_finishes(cli, make_config, site: D
 
 
 def test_dead_host_under_robots_obey_is_one_line_not_a_traceback(cli, make_config, site: DemoSite) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/"
+    dead = f"http://127.0.0.1:{unused_port()}/"
     target = _site_target(site, ["/item/" + site.listings(illegal=True)[0]["id"]]).replace("robots: ignore", "robots: obey")
     config = make_config(
-        "store: {path: data/np.db}\nallow_private_networks: true\ntargets:"
+        "store: {path: data/np.db}\nallowed_networks: ['127.0.0.0/8']\ntargets:"
         + target.replace("start_urls: [", f'start_urls: ["{dead}", ')
     )
     result = cli("run", "--config", str(config), "--progress", "off")
@@ -88,10 +83,10 @@ def test_dead_host_under_robots_obey_is_one_line_not_a_traceback(cli, make_confi
 
 def test_failed_runs_are_left_out_of_the_report(cli, make_config, site: DemoSite) -> None:
     good = _site_target(site, ["/item/" + site.listings(illegal=True)[0]["id"]])
-    config = make_config("store: {path: data/np.db}\nallow_private_networks: true\ntargets:" + good)
+    config = make_config("store: {path: data/np.db}\nallowed_networks: ['127.0.0.0/8']\ntargets:" + good)
     assert cli("run", "--config", str(config)).code == 0
     broken = make_config(
-        "store: {path: data/np.db}\nallow_private_networks: true\ntargets:"
+        "store: {path: data/np.db}\nallowed_networks: ['127.0.0.0/8']\ntargets:"
         + _site_target(site, ["/bad/500", "/bad/429", "/bad/404", "/item/" + site.listings(illegal=True)[0]["id"]]),
         name="broken.yml",
     )

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import market_target
 
 from crawler.demo.site import DemoSite
 
@@ -24,15 +25,9 @@ def site_config(make_config, site: DemoSite, extra: str = "", name: str = "netpa
     return make_config(
         f"""
         store: {{path: data/np.db}}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
-          - name: market
-            type: site
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            max_pages: 300
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url, max_pages=300)}
           - name: market-search
             type: search
             url: "{site.base_url}/search?q={{query}}&page={{page}}"
@@ -161,7 +156,7 @@ def test_search_queries_are_encoded_in_the_configured_charset(cli, make_config, 
     config = make_config(
         f"""
         store: {{path: data/np.db}}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: gbk-search
             type: search

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from conftest import market_target, unused_port
 
 from crawler.demo.site import DemoSite
 
@@ -59,30 +59,19 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _config(make_config: Any, tmp_path: Path, site: DemoSite, webhook: str, alerts: str = "") -> Path:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     return make_config(f"""
         store: {{path: data/np.db}}
         rules: rules.yaml
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         alerts: {{webhook: "{webhook}", token_env: NP_TEST_TOKEN, spike_factor: 1.5, trailing_runs: 2, failed_runs: 2,
                   retries: 2{alerts}}}
         targets:
-          - name: market
-            type: site
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url)}
           - name: broken
             type: site
-            start_urls: ["http://127.0.0.1:{_free_port()}/"]
+            start_urls: ["http://127.0.0.1:{unused_port()}/"]
             robots: ignore
             politeness: {{retries: 0}}
         """)
@@ -144,7 +133,7 @@ def test_failed_runs_in_a_row_are_posted_once(cli, make_config, tmp_path: Path, 
 
 
 def test_an_unreachable_webhook_never_fails_the_run(cli, make_config, tmp_path: Path, site: DemoSite) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/hook"
+    dead = f"http://127.0.0.1:{unused_port()}/hook"
     config = _config(make_config, tmp_path, site, dead, alerts=", failed_runs: 1, retries: 1")
     result = _run(cli, config, "broken")
     assert f"alert webhook {dead} failed after 2 attempt(s)" in result.stderr

@@ -8,10 +8,10 @@ import html
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
+
+from conftest import market_target
 
 from crawler.demo.site import DemoSite
 from crawler.cli.evidence import verify
@@ -116,31 +116,14 @@ def test_verify_tells_a_changed_or_missing_file(tmp_path: Path) -> None:
     assert verify(path, "html", kept.sha256) == "missing"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def store_yaml(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The `store:` of a config: SQLite in the config's folder, or a real Elasticsearch with a fresh prefix."""
-    if request.param == "sqlite":
-        yield "{path: data/np.db}"
-        return
-    url, prefix = es_url(), fresh_prefix()
-    yield es_store_yaml(url, prefix)
-    drop_prefix(url, prefix)
-
-
 def test_every_hit_of_a_plain_crawl_keeps_its_html_and_evidence_lists_it(
     cli: Any, make_config: Any, site: DemoSite, store_yaml: str
 ) -> None:
     config = make_config(f"""
         store: {store_yaml}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
-          - name: market
-            type: site
-            render: never
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url, render="never")}
         """)
     assert cli("run", "--config", str(config), "--progress", "off").code == 0
     hits = cli("hits", "--config", str(config), "--format", "json").json()

@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 from elasticsearch import Elasticsearch
-from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
+from es_support import es_store_yaml
 
 from pipelines.stores.elasticsearch.layout import Layout
 from pipelines.stores.elasticsearch.templates import Capabilities, plan
 
 
-@pytest.fixture
-def es() -> Iterator[tuple[str, str]]:
-    url, prefix = es_url(), fresh_prefix()
-    yield url, prefix
-    drop_prefix(url, prefix)
-
-
 @pytest.mark.elasticsearch
-def test_setup_twice_changes_nothing_the_second_time(cli, make_config, es: tuple[str, str]) -> None:
+def test_setup_twice_changes_nothing_the_second_time(cli, make_config, es: tuple[str, str],
+                                                     es_client: Elasticsearch) -> None:
     url, prefix = es
     config = make_config(f"store: {es_store_yaml(url, prefix)}\n")
     first = cli("es", "setup", "--config", str(config))
     assert first.code == 0, first.stderr
     assert first.stdout.count(" created") == 8 + 7  # component templates + index templates
-    client = Elasticsearch(url)
+    client = es_client
     before = {t["name"]: t for t in client.indices.get_index_template(name=f"{prefix}-*").body["index_templates"]}
     second = cli("es", "setup", "--config", str(config))
     assert second.code == 0 and "Nothing changed" in second.stdout
     assert " created" not in second.stdout and " updated" not in second.stdout
     after = {t["name"]: t for t in client.indices.get_index_template(name=f"{prefix}-*").body["index_templates"]}
     assert after == before
-    client.close()
 
 
 @pytest.mark.elasticsearch
-def test_a_changed_template_is_updated_and_applies_from_the_next_index(cli, make_config, es: tuple[str, str]) -> None:
+def test_a_changed_template_is_updated_and_applies_from_the_next_index(cli, make_config, es: tuple[str, str],
+                                                                       es_client: Elasticsearch) -> None:
     url, prefix = es
     config = make_config(f"store: {es_store_yaml(url, prefix)}\n")
     assert cli("es", "setup", "--config", str(config)).code == 0
-    client = Elasticsearch(url)
+    client = es_client
     client.indices.create(index=f"{prefix}-runs")
     # Someone edits netpatrol's template on the cluster: setup puts the shipped one back and says so.
     client.indices.put_index_template(name=f"{prefix}-runs", index_patterns=[f"{prefix}-runs"], priority=200,
@@ -52,7 +44,6 @@ def test_a_changed_template_is_updated_and_applies_from_the_next_index(cli, make
     assert "next rollover" in result.stdout
     template = client.indices.get_index_template(name=f"{prefix}-runs").body["index_templates"][0]["index_template"]
     assert template["composed_of"] == [f"{prefix}-settings", f"{prefix}-runs"]
-    client.close()
 
 
 @pytest.mark.elasticsearch

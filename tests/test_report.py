@@ -21,7 +21,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, unused_port
 
 from crawler.demo.site import CATEGORY_PAGE_SIZE, VISIBLE_STATES, DemoSite
 
@@ -60,17 +59,11 @@ QUERIES = ["赌博", "发票", "冰毒"]
 TOP_N = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def config_text(store: Path, market: str, mirror: str, search_base: str, extra_start: str = "") -> str:
     return f"""\
 store: {{path: {store}}}
 rules: {store.parent / 'rules.yaml'}
-allow_private_networks: true
+allowed_networks: ["127.0.0.0/8"]
 analytics: {{top_n: {TOP_N}, coverage_tolerance: 0.2}}
 targets:
   - name: market
@@ -160,7 +153,7 @@ def campaign(site_server: DemoSite, tmp_path_factory: pytest.TempPathFactory) ->
         crash.write_text(config_text(store, site.base_url, mirror_url, site.base_url,
                                      f', "{site.base_url}/bad/slow?s=30"'), encoding="utf-8")
         broken = folder / "broken.yml"
-        broken.write_text(config_text(store, site.base_url, mirror_url, f"http://127.0.0.1:{_free_port()}"),
+        broken.write_text(config_text(store, site.base_url, mirror_url, f"http://127.0.0.1:{unused_port()}"),
                           encoding="utf-8")
         expected: dict[str, Any] = {"pages": {}, "listings": {}, "results": {}}
 

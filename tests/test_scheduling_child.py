@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import LOOPBACK_ONLY
+
 from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
 from crawler.scheduling.jobs import jobstore_url, make_engine
@@ -21,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def config_for(make_config, site: DemoSite, slow_seconds: int, timeout: str, private: bool = True) -> Path:
     return make_config(f"""
         store: {{path: data/np.db}}
-        allow_private_networks: {str(private).lower()}
+        {LOOPBACK_ONLY if private else 'allow_private_networks: false  # the guard itself, switched on'}
         scheduler: {{stop_timeout: 5s}}
         targets:
           - name: slow

@@ -155,7 +155,7 @@ def page_target(name: str, url: str, schedule: str, extra: str = "") -> str:
 
 
 def config_text(targets: str, scheduler: str = "{}") -> str:
-    return f"store: {{path: data/np.db}}\nallow_private_networks: true\nscheduler: {scheduler}\ntargets:{targets}\n"
+    return f"store: {{path: data/np.db}}\nallowed_networks: ['127.0.0.0/8']\nscheduler: {scheduler}\ntargets:{targets}\n"
 
 
 def test_runs_on_schedule_and_a_slow_target_is_never_overlapped(make_config, site: DemoSite, daemons, cli) -> None:

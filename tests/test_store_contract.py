@@ -13,10 +13,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
+from conftest import market_target
+from es_support import es_store_yaml
 
 from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
@@ -35,29 +36,12 @@ SEARCH_SELECTORS = """
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def store_yaml(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The `store:` value of a config: SQLite in the config's folder, or Elasticsearch with a fresh prefix."""
-    if request.param == "sqlite":
-        yield "{path: data/np.db}"
-        return
-    url, prefix = es_url(), fresh_prefix()
-    yield es_store_yaml(url, prefix)
-    drop_prefix(url, prefix)
-
-
 def market_config(make_config: Any, site: DemoSite, store: str, search: bool = True) -> Path:
     body = f"""
         store: {store}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
-          - name: market
-            type: site
-            start_urls: ["{site.base_url}/"]
-            follow: ["^/c/", "^/item/"]
-            match_urls: ["^/item/"]
-            max_pages: 300
-            politeness: {{concurrency: 8, autothrottle: false}}
+          - {market_target(site.base_url, max_pages=300)}
         """
     if search:
         body += f"""
@@ -146,7 +130,7 @@ def test_two_rounds_report_the_decline_exactly(cli, make_config, site: DemoSite,
 def test_a_killed_crawl_reads_as_interrupted(cli, make_config, site: DemoSite, store_yaml: str) -> None:
     config = make_config(f"""
         store: {store_yaml}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: slow
             type: site
@@ -204,82 +188,76 @@ def _synthetic(store: Any) -> None:
 
 
 @pytest.mark.elasticsearch
-def test_identical_data_gives_identical_figures(cli, make_config) -> None:
-    url, prefix = es_url(), fresh_prefix()
-    try:
-        targets = ("targets:\n  - {name: shop, type: site, start_urls: ['https://shop.example/']}\n"
-                   "  - {name: forum, type: site, start_urls: ['https://forum.example/']}\n")
-        configs = {
-            "sqlite": make_config("store: {path: data/np.db}\n" + targets, name="sqlite.yml"),
-            "elasticsearch": make_config(f"store: {es_store_yaml(url, prefix)}\n" + targets, name="es.yml"),
-        }
-        for config in configs.values():
-            with open_store(load_config(config)) as store:
-                _synthetic(store)
-        outputs: dict[str, list[Any]] = {}
-        for name, config in configs.items():
-            outputs[name] = [
-                ok_json(cli("runs", "--config", str(config), "--format", "json")),
-                ok_json(cli("report", "--config", str(config), "--format", "json",
-                    "--baseline", "2026-10-01..2026-10-31", "--compare", "2026-11-01..2026-11-30")),
-                ok_json(cli("hits", "--config", str(config), "--run", "b2", "--format", "json")),
-                ok_json(cli("report", "--config", str(config), "--format", "json", "--target", "forum",
-                    "--baseline", "2026-10-11..2026-10-11", "--compare", "2026-11-01T00:00:00Z..2026-11-04T08:00:00Z")),
-            ]
-        for output in outputs.values():  # finish times are the wall clock of each write, the rest must agree
-            for run in output[0]:
-                assert run.pop("finished_at") is not None
-        assert outputs["elasticsearch"] == outputs["sqlite"]
-        runs, report = outputs["sqlite"][0], outputs["sqlite"][1]
-        assert [r["hits"] for r in runs] == [12, 10, 6, 3, 6, 3, 1]
-        assert report["baseline"]["hits"] == 17.0 and report["compare"]["hits"] == 9.0  # (12+10)/2 + 6, 6 + 3
-        assert report["baseline"]["excluded_runs"] == 1 and report["compare"]["excluded_runs"] == 1
-    finally:
-        drop_prefix(url, prefix)
+def test_identical_data_gives_identical_figures(cli, make_config, es: tuple[str, str]) -> None:
+    url, prefix = es
+    targets = ("targets:\n  - {name: shop, type: site, start_urls: ['https://shop.example/']}\n"
+               "  - {name: forum, type: site, start_urls: ['https://forum.example/']}\n")
+    configs = {
+        "sqlite": make_config("store: {path: data/np.db}\n" + targets, name="sqlite.yml"),
+        "elasticsearch": make_config(f"store: {es_store_yaml(url, prefix)}\n" + targets, name="es.yml"),
+    }
+    for config in configs.values():
+        with open_store(load_config(config)) as store:
+            _synthetic(store)
+    outputs: dict[str, list[Any]] = {}
+    for name, config in configs.items():
+        outputs[name] = [
+            ok_json(cli("runs", "--config", str(config), "--format", "json")),
+            ok_json(cli("report", "--config", str(config), "--format", "json",
+                "--baseline", "2026-10-01..2026-10-31", "--compare", "2026-11-01..2026-11-30")),
+            ok_json(cli("hits", "--config", str(config), "--run", "b2", "--format", "json")),
+            ok_json(cli("report", "--config", str(config), "--format", "json", "--target", "forum",
+                "--baseline", "2026-10-11..2026-10-11", "--compare", "2026-11-01T00:00:00Z..2026-11-04T08:00:00Z")),
+        ]
+    for output in outputs.values():  # finish times are the wall clock of each write, the rest must agree
+        for run in output[0]:
+            assert run.pop("finished_at") is not None
+    assert outputs["elasticsearch"] == outputs["sqlite"]
+    runs, report = outputs["sqlite"][0], outputs["sqlite"][1]
+    assert [r["hits"] for r in runs] == [12, 10, 6, 3, 6, 3, 1]
+    assert report["baseline"]["hits"] == 17.0 and report["compare"]["hits"] == 9.0  # (12+10)/2 + 6, 6 + 3
+    assert report["baseline"]["excluded_runs"] == 1 and report["compare"]["excluded_runs"] == 1
 
 
 @pytest.mark.elasticsearch
-def test_analytics_records_read_back_the_same_from_both_stores(make_config) -> None:
+def test_analytics_records_read_back_the_same_from_both_stores(make_config, es: tuple[str, str]) -> None:
     from pipelines.stores.tracking import Document, ItemCheck, Verdict, pack_text
 
-    url, prefix = es_url(), fresh_prefix()
+    url, prefix = es
     stores = {
         "sqlite": load_config(make_config("store: {path: data/np.db}\n", name="sqlite.yml")),
         "elasticsearch": load_config(make_config(f"store: {es_store_yaml(url, prefix)}\n", name="es.yml")),
     }
     answers: dict[str, list[Any]] = {}
-    try:
-        for name, loaded in stores.items():
-            with open_store(loaded) as store:
-                _synthetic(store)
-                store.add_documents([
-                    Document(run_id=run, target="shop", kind="page", url=f"https://example.com/item/{n}",
-                             canonical_url=f"https://example.com/item/{n}", domain="example.com",
-                             fetched_at=f"2026-1{m}-0{m + 1}T09:00:00.000000Z", matched=n % 2 == 0,
-                             categories=["drugs"] if n % 2 == 0 else [], text_z=pack_text(f"商品 {n}", "正文" * n))
-                    for m, run in ((0, "b1"), (1, "c1")) for n in range(4)
-                ])
-                store.add_checks([ItemCheck("https://example.com/item/3", "2026-11-06T00:00:00.000000Z", "removed",
-                                            "http_404", "v1", 404, "https://example.com/item/3"),
-                                  ItemCheck("https://example.com/item/6", "2026-11-06T00:00:01.000000Z", "changed",
-                                            "lost_text", "v1", 200, "https://example.com/item/6")])
-                store.add_verdicts([Verdict("https://example.com/item/7", "confirmed", "2026-11-07T00:00:00.000000Z"),
-                                    Verdict("https://example.com/item/7", "dismissed", "2026-11-08T00:00:00.000000Z", "news")])
-                pruned = store.prune_document_text("2026-11-01T00:00:00.000000Z")
-                answers[name] = [
-                    pruned,
-                    store.documents(["b1", "c1"], with_text=True),
-                    store.documents(["c1"]),
-                    store.items(),
-                    store.items(target="forum", seen_since="2026-11-01T00:00:00.000000Z"),
-                    store.items(canonical_urls=["https://example.com/item/3"], statuses=["removed"]),
-                    store.item_checks(until="2026-11-06T00:00:00.500000Z"),
-                    store.verdicts(),
-                    store.search_totals(["b3", "c2"]),
-                ]
-        assert answers["elasticsearch"] == answers["sqlite"]
-        pruned, with_text = answers["sqlite"][0], answers["sqlite"][1]
-        assert pruned == 4 and [d.text_z is None for d in with_text] == [True] * 4 + [False] * 4
-        assert [i.status for i in answers["sqlite"][5]] == ["removed"]
-    finally:
-        drop_prefix(url, prefix)
+    for name, loaded in stores.items():
+        with open_store(loaded) as store:
+            _synthetic(store)
+            store.add_documents([
+                Document(run_id=run, target="shop", kind="page", url=f"https://example.com/item/{n}",
+                         canonical_url=f"https://example.com/item/{n}", domain="example.com",
+                         fetched_at=f"2026-1{m}-0{m + 1}T09:00:00.000000Z", matched=n % 2 == 0,
+                         categories=["drugs"] if n % 2 == 0 else [], text_z=pack_text(f"商品 {n}", "正文" * n))
+                for m, run in ((0, "b1"), (1, "c1")) for n in range(4)
+            ])
+            store.add_checks([ItemCheck("https://example.com/item/3", "2026-11-06T00:00:00.000000Z", "removed",
+                                        "http_404", "v1", 404, "https://example.com/item/3"),
+                              ItemCheck("https://example.com/item/6", "2026-11-06T00:00:01.000000Z", "changed",
+                                        "lost_text", "v1", 200, "https://example.com/item/6")])
+            store.add_verdicts([Verdict("https://example.com/item/7", "confirmed", "2026-11-07T00:00:00.000000Z"),
+                                Verdict("https://example.com/item/7", "dismissed", "2026-11-08T00:00:00.000000Z", "news")])
+            pruned = store.prune_document_text("2026-11-01T00:00:00.000000Z")
+            answers[name] = [
+                pruned,
+                store.documents(["b1", "c1"], with_text=True),
+                store.documents(["c1"]),
+                store.items(),
+                store.items(target="forum", seen_since="2026-11-01T00:00:00.000000Z"),
+                store.items(canonical_urls=["https://example.com/item/3"], statuses=["removed"]),
+                store.item_checks(until="2026-11-06T00:00:00.500000Z"),
+                store.verdicts(),
+                store.search_totals(["b3", "c2"]),
+            ]
+    assert answers["elasticsearch"] == answers["sqlite"]
+    pruned, with_text = answers["sqlite"][0], answers["sqlite"][1]
+    assert pruned == 4 and [d.text_z is None for d in with_text] == [True] * 4 + [False] * 4
+    assert [i.status for i in answers["sqlite"][5]] == ["removed"]

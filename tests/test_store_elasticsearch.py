@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from es_support import Proxy, count_docs, drop_prefix, es_store_yaml, es_url, fresh_prefix, search_all
+from es_support import Proxy, count_docs, es_store_yaml, search_all
 
 from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite, generated_page_is_illegal
@@ -27,25 +27,10 @@ pytestmark = pytest.mark.elasticsearch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def es() -> Iterator[tuple[str, str]]:
-    url, prefix = es_url(), fresh_prefix()
-    yield url, prefix
-    drop_prefix(url, prefix)
-
-
-@pytest.fixture
-def proxy(es: tuple[str, str]) -> Iterator[Proxy]:
-    p = Proxy(es[0]).start()
-    yield p
-    p.hold.clear()
-    p.stop()
-
-
 def generated_config(make_config: Any, site: DemoSite, store: str, pages: int, name: str = "np.yml") -> Path:
     return make_config(f"""
         store: {store}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: gen
             type: site

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from es_support import drop_prefix, es_store_yaml, es_url, fresh_prefix
 
 from crawler.config.schema import load_config
 from crawler.config.stores import open_store
 from pipelines.stores.base import Observation, Run
 
 
-@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def config(request: pytest.FixtureRequest, make_config: Any) -> Iterator[Path]:
-    targets = "targets:\n  - {name: shop, type: site, start_urls: ['https://shop.example/']}\n"
-    if request.param == "sqlite":
-        yield make_config("store: {path: data/np.db}\n" + targets)
-        return
-    url, prefix = es_url(), fresh_prefix()
-    yield make_config(f"store: {es_store_yaml(url, prefix)}\n" + targets)
-    drop_prefix(url, prefix)
+@pytest.fixture
+def config(store_yaml: str, make_config: Any) -> Path:
+    """A config on either store (the `store_yaml` fixture runs every test against SQLite and Elasticsearch)."""
+    return make_config(f"store: {store_yaml}\ntargets:\n  - {{name: shop, type: site, start_urls: ['https://shop.example/']}}\n")
 
 
 def observation(run_id: str, n: int) -> Observation:

@@ -56,7 +56,7 @@ def test_run_of_a_dead_process_reads_as_interrupted(tmp_path: Path) -> None:
 def test_sigint_during_a_crawl_records_interrupted(cli, make_config, site) -> None:
     config = make_config(f"""
         store: {{path: data/np.db}}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: slow
             type: site

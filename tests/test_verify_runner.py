@@ -10,14 +10,13 @@ no longer resolves.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT
+from conftest import LOOPBACK_ONLY, ROOT, unused_port
 
 from crawler.config.schema import load_config
 from crawler.demo.site import DemoSite
@@ -26,12 +25,6 @@ from pipelines.stores.base import Observation, Run, iso, utcnow
 from pipelines.urls import canonical_url, domain_of
 
 DEAD_HOST = "http://-dead-.invalid/item/x"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def seed(config: Path, items: list[tuple[str, str]], target: str = "old-market") -> None:
@@ -52,7 +45,7 @@ def config_for(make_config: Any, site: DemoSite, private: bool = True, name: str
                timeout: float = 5, concurrency: int = 4) -> Path:
     return make_config(f"""
         store: {{path: data/np.db}}
-        allow_private_networks: {str(private).lower()}
+        {LOOPBACK_ONLY if private else 'allow_private_networks: false  # the guard itself, switched on'}
         targets:
           - name: old-market
             type: site
@@ -74,7 +67,7 @@ def history(config: Path, url: str) -> list[tuple[str, str]]:
 
 def test_dead_hosts_and_unreachable_twice(cli, make_config, site: DemoSite) -> None:
     config = config_for(make_config, site)
-    refused = f"http://127.0.0.1:{_free_port()}/item/y"
+    refused = f"http://127.0.0.1:{unused_port()}/item/y"
     live = f"{site.base_url}/item/gam01"
     seed(config, [(DEAD_HOST, "老玩家专区"), (refused, "各类票据 正规渠道"), (live, "新平台上线 首充福利 老玩家回归专享")])
 
