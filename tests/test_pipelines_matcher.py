@@ -159,7 +159,10 @@ def test_context_cancels_news_but_not_the_offer(features: Matcher) -> None:
     assert not news.matched
     rule = next(r for r in news.explanation["rules"] if r["id"] == "g.casino")
     assert rule["reason"] == "every occurrence stands near a context word"
-    assert rule["cancelled"][0]["by"]["text"] in ("警方", "打击")
+    # The one occurrence, cancelled by the first context word of the window (警方 at 0, before 打击 at 2).
+    assert rule["cancelled"] == [{"term": "网络赌博", "field": "title", "start": 4, "end": 8, "text": "网络赌博",
+                                  "context": "enforcement",
+                                  "by": {"term": "警方", "field": "title", "start": 0, "end": 2, "text": "警方"}}]
     # A mention far from any context word still counts.
     assert features.match("警方打击", "。" * 3 + "今天天气很好我们去公园散步吧然后回家" + "网络赌博平台").matched
 

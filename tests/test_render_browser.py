@@ -142,4 +142,4 @@ def test_example_config_documents_the_render_keys() -> None:
     text = example.read_text(encoding="utf-8")
     for key in ("render:", "render_urls:", "actions:", "browser:", "executable_path:", "max_pages:"):
         assert key in text, key
-    assert loaded.config.browser.max_pages >= 1
+    assert loaded.config.browser.max_pages == 4  # what the example documents ("default 4")

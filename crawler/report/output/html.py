@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from crawler.report.output.svg import Band, Layout, Marker, Point, Series, bar_chart, color_for, line_chart
@@ -106,8 +107,9 @@ def _removal_chart(report: dict[str, Any]) -> Markup:
 
 
 def _embedded_json(report: dict[str, Any]) -> Markup:
-    """The report as JSON inside <script>: only `</` could end the element early, so it is escaped."""
-    return Markup(json.dumps(report, ensure_ascii=False).replace("</", "<\\/"))
+    """The report as JSON inside <script>: `<`, `>`, `&` and `'` as \\u escapes, so no name can end the element
+    (or start an HTML comment in it); the JSON reads back the same."""
+    return htmlsafe_json_dumps(report, dumps=json.dumps, ensure_ascii=False)
 
 
 def render_html(report: dict[str, Any]) -> str:
