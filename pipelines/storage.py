@@ -78,6 +78,8 @@ class StoragePipeline:
                 rank=item.rank,
                 explanation={"terms": match.terms, **match.explanation},
                 evidence=list(item.meta.get("evidence", [])),
+                unit=item.meta.get("unit") or domain_of(item.url),
+                filings=list(item.meta.get("filings", [])),
             )
         )
         if len(self.buffer) >= self.batch:

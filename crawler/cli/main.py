@@ -263,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.schedule import register as register_scheduling
 
     register_scheduling(sub)  # `schedule`, `jobs list|run`, `status`
+    from crawler.cli.tips import register as register_tips
+    from crawler.cli.web import register as register_web
+
+    register_tips(sub)  # `tips import|check|list`
+    register_web(sub)  # `serve`, `users add|list`
     return parser
 
 

@@ -333,6 +333,50 @@ class SchedulerConfig(Strict):
         return self
 
 
+def _cidr_list(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"not an IP network: {value!r}") from None
+    return values
+
+
+class TipsConfig(Strict):
+    """Public tip-offs (`netpatrol tips`, the app's tip form): how they are fetched and how much is taken in.
+
+    A tip's URL comes from anyone, so its fetches get their own, stricter network policy:
+    public addresses only, plus `allowed_networks` — never the targets' `allow_private_networks`."""
+
+    allowed_networks: list[str] = Field(default_factory=list, description="CIDRs tips may reach besides public addresses")
+    render: Literal["never", "always", "auto"] = "auto"
+    robots: Literal["obey", "ignore"] = "obey"
+    politeness: Politeness = Politeness(concurrency=2, autothrottle=False)
+    rate_limit: int = Field(5, ge=1, le=10000, description="tips the public form takes per address per rate_window")
+    rate_window: Duration = Field(3600.0, gt=0, description="the rate limit's window")
+    max_bytes: int = Field(8192, ge=512, le=1_000_000, description="largest tip form body accepted")
+    max_url_chars: int = Field(2048, ge=64, le=16384)
+
+    _cidrs = field_validator("allowed_networks")(_cidr_list)
+
+
+class WebConfig(Strict):
+    """`netpatrol serve`: the analyst's workbench."""
+
+    kibana_url: str | None = Field(None, description="Kibana base URL; hits and reports link to Discover/dashboards")
+    kibana_dashboard: str = Field("netpatrol-patrol-overview", description="id of the dashboard reports link to")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login lasts this long")
+    secure_cookies: bool | None = Field(None, description="Secure flag on the session cookie (default: on)")
+    page_size: int = Field(50, ge=5, le=1000)
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        return url
+
+
 class Config(Strict):
     store: StoreConfig = StoreConfig()
     browser: BrowserConfig = BrowserConfig()
@@ -346,6 +390,8 @@ class Config(Strict):
     alerts: AlertsConfig | None = None
     timezone: str = Field("UTC", description="IANA time zone of cron schedules and of the times `status` shows")
     scheduler: SchedulerConfig = SchedulerConfig()
+    tips: TipsConfig = TipsConfig()
+    web: WebConfig = WebConfig()
 
     @field_validator("timezone")
     @classmethod

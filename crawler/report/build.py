@@ -165,8 +165,37 @@ def build_report(
             "removal": removal_series(timeline, min(base.start, comp.start), max(base.end, comp.end)),
         },
     }
+    report["units"] = _units(store, base, comp, parts["by_domain"], timeline, options.league_size)
+    report["tips"] = _tips(store, baseline, compare)
     report["warnings"] = _warnings(base, comp, baseline, compare, report)
     return report
+
+
+def _units(store: Store, base: WindowData, comp: WindowData, by_domain: dict[str, Any], timeline: Any,
+           size: int) -> dict[str, Any]:
+    """Domains grouped into operating units by the filings their pages show (crawler.report.units)."""
+    from crawler.report.units import unit_league
+    from pipelines.errors import StoreError
+
+    try:
+        filings = store.filings()
+    except StoreError:
+        filings = []
+    urls = {row.canonical_url for row in base.rows + comp.rows}
+    removed = {url for url in urls if timeline.status_at(url, comp.end) == "removed"}
+    return unit_league(base.rows + comp.rows, by_domain, removed, filings, size)
+
+
+def _tips(store: Store, baseline: Window, compare: Window) -> dict[str, Any] | None:
+    """Tips received per window (by reported_at), their outcomes and time to first check; None if none kept."""
+    from crawler.report.tips import tips_section
+    from pipelines.errors import StoreError
+
+    try:
+        tips = store.tips()
+    except StoreError:
+        return None
+    return tips_section(tips, baseline.bounds(), compare.bounds())
 
 
 def _versions_differ(base: WindowData, comp: WindowData, current: str | None) -> bool:

@@ -85,7 +85,8 @@ def rows_from_documents(documents: Iterable[Document]) -> list[HitRow]:
 
 def load_window(store: Store, start: str, end: str, targets: set[str] | None, filters: Filters) -> WindowData:
     """Runs started in [start, end] (of `targets`, if given), split into clean and left-out, with their data."""
-    all_runs = [r for r in store.runs(since=start, until=end) if targets is None or r.target in targets]
+    all_runs = [r for r in store.runs(since=start, until=end)
+                if (targets is None or r.target in targets) and not r.target.startswith("@")]  # "@tips": not patrols
     clean = [r for r in all_runs if r.status in CLEAN_STATUSES]
     excluded = [r for r in all_runs if r.status not in CLEAN_STATUSES]
     ids = [r.id for r in clean]

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from pipelines.stores.tracking import Document, ItemCheck, TrackedItem, Verdict
+from pipelines.stores.workbench import WorkbenchStore
 
 RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted", "timeout")
 CLEAN_STATUSES = ("completed",)
@@ -117,6 +118,8 @@ class Observation:
     rank: int | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
+    unit: str = ""  # the page's own filing entity (pipelines.engine.filings.unit_key), else its domain
+    filings: list[str] = field(default_factory=list)  # filings shown on the page, as normalized text
 
 
 @dataclass
@@ -145,7 +148,7 @@ class HitRow:
     rules: list[str] = field(default_factory=list)
 
 
-class Store(ABC):
+class Store(WorkbenchStore, ABC):
     """A place runs, observations and search totals are written to and read from."""
 
     # --- writing (called by the crawl) ---

@@ -96,6 +96,10 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     console.print(_breakdown_table("Hits by target", report["by_target"]))
     console.print(_breakdown_table("Hits by domain", report["by_domain"]))
     print_analytics(report, console)
+    from crawler.report.output.workbench_text import print_tips, print_units
+
+    print_units(report, console)
+    print_tips(report, console)
     for warning in report.get("warnings", []):
         console.print(f"[yellow]note:[/yellow] {warning}")
 

@@ -26,6 +26,7 @@ from pipelines.stores.elasticsearch import layout as layout_docs
 from pipelines.stores.spec import StoreSpec
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.elasticsearch.analytics import AnalyticsMixin
+from pipelines.stores.elasticsearch.workbench import ElasticsearchWorkbenchMixin
 from pipelines.stores.elasticsearch.drain import Drainer
 from pipelines.stores.elasticsearch.layout import Layout
 from pipelines.stores.elasticsearch.spool import Record, SegmentWriter, pending
@@ -40,7 +41,7 @@ TERMS_CHUNK = 1000  # run ids per terms filter
 PAGE = 1000  # buckets per composite aggregation page
 
 
-class ElasticsearchStore(AnalyticsMixin, Store):
+class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
     """Runs, observations, items and search totals in Elasticsearch indices named after `index_prefix`."""
 
     def __init__(self, client: Elasticsearch, layout: Layout, spool_dir: Path, url: str = "",

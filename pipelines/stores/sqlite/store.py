@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from pipelines.errors import StoreError
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.sqlite.tracking import SQLiteTrackingMixin
+from pipelines.stores.sqlite.workbench import SQLiteWorkbenchMixin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -107,7 +108,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class SQLiteStore(SQLiteTrackingMixin, Store):
+class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
     """Runs, observations, items and search totals in one SQLite database file."""
 
     def __init__(self, path: Path | str) -> None:
@@ -120,6 +121,7 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
             self._init_tracking()  # documents, item checks, verdicts (crawler.report)
+            self._init_workbench()  # users, audit, tips, filings, hits search (crawler.web)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the SQLite store: {exc}") from None
 
