@@ -15,7 +15,7 @@ from dataclasses import dataclass
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _SPACE = r"[\s\u00a0\u3000]*"
 _ICP = re.compile(
-    rf"(?P<prov>[{PROVINCES}]){_SPACE}ICP{_SPACE}(?P<kind>备|證|证){_SPACE}(?P<num>\d{{5,12}}){_SPACE}号?"
+    rf"(?P<prov>[{PROVINCES}]){_SPACE}ICP{_SPACE}(?P<kind>备|備|證|证){_SPACE}(?P<num>\d{{5,12}}){_SPACE}号?"
     rf"(?:{_SPACE}[-－—]{_SPACE}(?P<site>\d{{1,4}}))?",
     re.IGNORECASE,
 )
