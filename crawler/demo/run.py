@@ -40,7 +40,8 @@ targets:
     max_pages: 300
     max_depth: 4
     politeness: {{concurrency: 8, autothrottle: false}}
-  - name: mirror   # the same operator's second domain: its footer shows the same ICP filing
+  # the same operator's second domain (the site on a second loopback address): the same ICP filing, one unit
+  - name: mirror
     type: site
     start_urls: ["{mirror}/"]
     follow: ["^/c/", "^/item/"]
