@@ -201,7 +201,8 @@ def test_the_report_page_charts_carry_the_report_figures(server: dict[str, Any])
                      "--format", "json")
     report = json.loads(result.stdout)
     assert report["by_category"][key]["compare"] == value
-    assert page.locator("#unit-league tr[data-unit='京ICP备20240001号']").count() == 1
+    unit = page.locator("#unit-league tr[data-unit='京ICP备20240001号'] td")
+    assert unit.nth(6).inner_text() == str(report["units"]["league"][0]["items"])  # the unit's items, a number
     assert page.locator("#tips-section").count() == 1
     page.close()
 

@@ -89,9 +89,9 @@ def check_tips(loaded: LoadedConfig, log_level: str | None = None, progress_mode
     try:
         process.start(install_signal_handlers=True)
     finally:
-        store = getattr(crawler, "_netpatrol_store", None)
-        if store is not None:
-            store.close()
+        crawl_store = getattr(crawler, "_netpatrol_store", None)
+        if crawl_store is not None:
+            crawl_store.close()
     with open_store(loaded) as store:
         result.checked += store.tips(ids=[t.id for t in fetch])
     result.run_id = run_id

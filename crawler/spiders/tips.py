@@ -22,10 +22,11 @@ class TipSpider(PatrolSpider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "TipSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, TipSpider)
         spider.tips = list(crawler.settings.getlist("NETPATROL_TIPS"))
         spider.results = {}
         crawler.signals.connect(spider.record_outcomes, signal=signals.spider_closed)
-        return spider  # type: ignore[return-value]
+        return spider
 
     tips: list[dict[str, str]]
     results: dict[str, dict[str, Any]]  # tip id -> {outcome, reason, categories, rules}

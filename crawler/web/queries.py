@@ -52,7 +52,8 @@ def queue(store: Store, filters: dict[str, str], show: str = "untriaged") -> tup
     """Hits ordered by score, then recency; untriaged only unless `show` is `all`. Also the filter choices."""
     verdicts = store.verdicts()
     hits = latest_hits(store)
-    rows, choices = [], {k: set() for k in FILTERS}  # type: dict[str, set[str]]
+    rows: list[QueueRow] = []
+    choices: dict[str, set[str]] = {k: set() for k in FILTERS}
     for item in store.items():
         hit = hits.get(item.canonical_url, {})
         verdict = verdicts.get(item.canonical_url)
@@ -142,12 +143,11 @@ def default_windows(runs: list[Run]) -> tuple[Window, Window] | None:
     patrols = [r for r in runs if not r.target.startswith("@")]
     if len(patrols) < 2:
         return None
-    starts = sorted({parse_iso(r.started_at) for r in patrols if r.started_at})  # type: ignore[type-var]
+    starts = sorted({at for at in (parse_iso(r.started_at) for r in patrols) if at is not None})
     if len(starts) < 2:
         return None
     half = max(1, len(starts) // 2)
     first, last_base, first_comp = starts[0], starts[half - 1], starts[half]
-    assert first and last_base and first_comp
     end = max(utcnow(), starts[-1]) + timedelta(seconds=1)
     return Window(first, last_base, "baseline"), Window(first_comp, end, "compare")
 

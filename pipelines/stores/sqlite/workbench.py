@@ -123,8 +123,9 @@ class SQLiteWorkbenchMixin:
             params.extend(ids)
         out = []
         for r in self.db.execute(sql + " ORDER BY received_at, id", params):
-            out.append(Tip(*r[:12], categories=json.loads(r[12]), rules=json.loads(r[13]), reporter=r[14],
-                           decided_by=r[15]))
+            out.append(Tip(id=r[0], url=r[1], canonical_url=r[2], reported_at=r[3], received_at=r[4], channel=r[5],
+                           note=r[6], status=r[7], outcome=r[8], reason=r[9], checked_at=r[10], run_id=r[11],
+                           categories=json.loads(r[12]), rules=json.loads(r[13]), reporter=r[14], decided_by=r[15]))
         return out
 
     # --- filings ---
