@@ -58,7 +58,7 @@ def write_site(folder: Path, pages: int) -> None:
     demo = DemoSite()
     (folder / "gen").mkdir(parents=True)
     for i in range(pages):
-        body = demo._generated(str(i)).body
+        body = demo.generated(str(i)).body
         assert isinstance(body, bytes)
         children = [c for c in range(BRANCH * i + 1, BRANCH * i + BRANCH + 1) if c < pages]
         links = "".join(f'<a href="/gen/{c}">#{c}</a>\n' for c in children)
