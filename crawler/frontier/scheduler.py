@@ -19,11 +19,15 @@ from crawler.frontier.queue import LeasedQueue
 logger = logging.getLogger(__name__)
 
 
-class FrontierScheduler(Scheduler):
+class FrontierScheduler(Scheduler):  # type: ignore[misc]
     """The worker side of a run: queue `<prefix>:run:<id>:requests`, dupefilter `...:dupefilter`.
 
     The keys stay when a worker closes (SCHEDULER_PERSIST): the run is `netpatrol run`'s to end.
     """
+
+    keys: RunKeys
+    book: Any
+    down: bool = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "FrontierScheduler":

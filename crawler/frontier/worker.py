@@ -226,11 +226,11 @@ class Worker:
         if hasattr(started, "addBoth"):
             started.addBoth(ended)
         else:  # an asyncio task (AsyncCrawlerProcess without a Twisted reactor)
-            started.add_done_callback(lambda task: ended(task.exception() and _Failed(task.exception())))
+            started.add_done_callback(lambda task: ended(_Failed(task.exception()) if task.exception() else None))
 
 
 class _Failed:
-    def __init__(self, exc: BaseException) -> None:
+    def __init__(self, exc: BaseException | None) -> None:
         self.exc = exc
 
     def getErrorMessage(self) -> str:

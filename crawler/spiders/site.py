@@ -29,6 +29,7 @@ class SiteSpider(PatrolSpider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "SiteSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, SiteSpider)
         spider._setup()  # before any response: a frontier worker may get one before it reads its start
         return spider
 
