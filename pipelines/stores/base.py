@@ -117,11 +117,17 @@ class Observation:
     rank: int | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
+    ad: bool = False  # a promoted result
+    risk: str | None = None  # the engine's own risk warning on the result
+    wrapped_url: str | None = None  # the engine's redirect link the landing URL was found behind
 
 
 @dataclass
 class SearchTotal:
-    """One query's figures in a run: the engine's own total (context only) and the results seen/matched."""
+    """One query's figures in a run: the engine's own total (context only) and the results seen/matched.
+
+    `lost` counts the query's result pages that were walled, empty or cut short: a query with
+    lost pages has no clean observation in that run and is left out of the search figures."""
 
     run_id: str
     target: str
@@ -131,6 +137,9 @@ class SearchTotal:
     matched: int
     pages: int
     recorded_at: str
+    lost: int = 0
+    lost_reasons: list[str] = field(default_factory=list)
+    ads: int = 0
 
 
 @dataclass
