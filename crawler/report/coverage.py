@@ -36,16 +36,19 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 
 
 def per_run(data: WindowData, records: Iterable[Any], key: Key) -> dict[str, float]:
-    """For each key value: records with that value per clean run of their target, summed over targets."""
-    runs = data.runs_per_target()
-    counts: dict[tuple[str, str], int] = defaultdict(int)
+    """For each key value: records with that value per clean run of their target, summed over targets.
+
+    A search target's records are averaged per query, over the runs in which that query was clean."""
+    counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
     for record in records:
+        query = getattr(record, "query", None) if record.target in data.search_targets else None
         for value in key(record):
-            counts[(record.target, value)] += 1
+            counts[(record.target, query, value)] += 1
     out: dict[str, float] = defaultdict(float)
-    for (target, value), count in counts.items():
-        if runs.get(target):
-            out[value] += count / runs[target]
+    for (target, query, value), count in counts.items():
+        runs = data.runs_for(target, query)
+        if runs:
+            out[value] += count / runs
     return dict(out)
 
 
@@ -155,16 +158,7 @@ def breakdowns(base: WindowData, comp: WindowData, tolerance: float) -> dict[str
             "baseline": sum(1 for r in base.excluded if r.target == target),
             "compare": sum(1 for r in comp.excluded if r.target == target),
         }
-    for window in (base, comp):  # targets whose every run was left out still get a row
-        for run in window.excluded:
-            if run.target not in by_target:
-                by_target[run.target] = entry(0.0, 0.0, 0.0, 0.0, tolerance) | {
-                    "runs": {"baseline": 0, "compare": 0},
-                    "excluded_runs": {
-                        "baseline": sum(1 for r in base.excluded if r.target == run.target),
-                        "compare": sum(1 for r in comp.excluded if r.target == run.target),
-                    },
-                }
+        values["comparable"] = True
     return {
         "by_category": breakdown(base, comp, lambda r: r.categories, None, tolerance),
         "by_rule": breakdown(base, comp, lambda r: r.rules, None, tolerance),

@@ -152,6 +152,7 @@ class HitRow:
     domain: str
     categories: list[str]
     rules: list[str] = field(default_factory=list)
+    query: str | None = None  # search targets: the query the report counts the item under (crawler.report.comparable)
 
 
 class Store(ABC):
