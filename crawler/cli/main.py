@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.schedule import register as register_scheduling
 
     register_scheduling(sub)  # `schedule`, `jobs list|run`, `status`
+    from crawler.cli.engines import register as register_engines
+
+    register_engines(sub)  # `engines`, `engines check NAME --html FILE`
     return parser
 
 

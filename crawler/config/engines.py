@@ -42,6 +42,12 @@ class Labels(BaseModel):
     classes: list[str] = Field(default_factory=list, description="classes of the result element itself that mark it")
 
 
+class RiskLabels(Labels):
+    """The engine's own warning on a result ("该网站可能存在安全风险"): a text node containing a label."""
+
+    match: Literal["exact", "contains"] = "contains"
+
+
 class LinkResolution(BaseModel):
     """How wrapped result links (engine redirects) are resolved to their landing URL."""
 

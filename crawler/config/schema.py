@@ -17,7 +17,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf,
                       field_validator, model_validator)
 
 from crawler import settings as defaults
-from crawler.config.engines import COMPLETE_PAGE, GENERIC_NO_RESULTS, Labels, LinkResolution, apply_preset, check_patterns
+from crawler.config.engines import COMPLETE_PAGE, GENERIC_NO_RESULTS, Labels, LinkResolution, RiskLabels, apply_preset, check_patterns
 from pipelines.errors import ConfigError
 from crawler.scheduling.schedule import ScheduleSpec, parse_duration, parse_schedule, zone
 from pipelines.validation import config_error
@@ -215,7 +215,7 @@ class SearchTarget(TargetBase):
     selectors: Selectors
     total_pattern: str | None = Field(None, description="regex whose first group is the engine's count (default: the first number)")
     ads: Labels = Labels()
-    risk: Labels = Labels(match="contains")
+    risk: RiskLabels = RiskLabels()
     no_results: list[str] = Field(default_factory=lambda: list(GENERIC_NO_RESULTS),
                                   description="regexes: the engine's own words for 'nothing found'")
     blocked: list[str] = Field(default_factory=list, description="regexes: a verification wall in the page")
