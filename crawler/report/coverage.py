@@ -53,12 +53,27 @@ def per_run(data: WindowData, records: Iterable[Any], key: Key) -> dict[str, flo
 
 
 def pages_per_run(data: WindowData, target: str | None = None) -> float:
-    """Pages fetched per clean run, summed over targets (or of one target)."""
+    """Pages fetched per clean run, summed over targets (or of one target).
+
+    A search target's pages are those of its comparable queries, per clean observation of each."""
     totals: dict[str, int] = defaultdict(int)
     for run in data.runs:
-        totals[run.target] += run.pages
+        if run.target not in data.search_targets:
+            totals[run.target] += run.pages
     runs = data.runs_per_target()
-    return sum(totals[t] / runs[t] for t in totals if target is None or t == target)
+    out = sum(totals[t] / runs[t] for t in totals if target is None or t == target)
+    for (name, query), pages in per_query_pages(data).items():
+        if target is None or name == target:
+            out += pages
+    return out
+
+
+def per_query_pages(data: WindowData) -> dict[tuple[str, str], float]:
+    """Real result pages per clean observation of each (search target, query)."""
+    pages: dict[tuple[str, str], int] = defaultdict(int)
+    for total in data.totals:
+        pages[(total.target, total.query)] += total.pages
+    return {key: n / data.runs_for(*key) for key, n in pages.items() if data.runs_for(*key)}
 
 
 def hits(data: WindowData) -> float:

@@ -75,7 +75,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         left_out = str(w.get("excluded_runs", 0))
         if w.get("excluded_by_status"):
             left_out += " (" + ", ".join(f"{n} {s}" for s, n in w["excluded_by_status"].items()) + ")"
-        head.add_row(name, f"{w['from']} .. {w['to']}", str(w["runs"]), left_out,
+        runs = str(w["runs"]) + (f" (+{w['not_comparable_runs']} not comparable)" if w.get("not_comparable_runs") else "")
+        head.add_row(name, f"{w['from']} .. {w['to']}", runs, left_out,
                      fmt_number(w["pages"]), fmt_number(w.get("pages_per_run")), fmt_number(w["hits"]),
                      fmt_rate(w.get("rate_per_1000")))
     console.print(head)
