@@ -57,7 +57,7 @@ class Document:
 
     def key(self) -> tuple[str, ...]:
         """Identity within a store: a result is one (query, rank) slot (ads apart), a page one URL per run."""
-        base = (self.run_id, self.canonical_url, self.query or "", self.rank or 0)
+        base: tuple[str, ...] = (self.run_id, self.canonical_url, self.query or "", str(self.rank or 0))
         return (*base, "ad") if self.ad else base
 
 

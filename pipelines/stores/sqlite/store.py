@@ -367,7 +367,9 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
                 f" FROM search_totals WHERE run_id IN ({marks}) ORDER BY recorded_at, query",
                 chunk,
             ):
-                out.append(SearchTotal(*row[:9], lost_reasons=json.loads(row[9] or "[]"), ads=row[10]))
+                run_id, target, query, total, results, matched, pages, recorded_at, lost, reasons, ads = row
+                out.append(SearchTotal(run_id, target, query, total, results, matched, pages, recorded_at, lost,
+                                       json.loads(reasons or "[]"), ads))
         return out
 
     def close(self) -> None:
