@@ -73,7 +73,7 @@ def test_the_ndjson_is_what_kibana_imports() -> None:
     assert [d["attributes"]["title"] for d in dashboards] == ["Patrol overview"]
     panels = json.loads(dashboards[0]["attributes"]["panelsJSON"])
     assert {p["panelRefName"] for p in panels} == {r["name"] for r in dashboards[0]["references"]}
-    assert len(panels) == 8
+    assert len(panels) == 10
 
 
 def test_every_field_the_saved_objects_use_exists_with_a_fitting_type() -> None:

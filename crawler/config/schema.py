@@ -17,6 +17,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf,
                       field_validator, model_validator)
 
 from crawler import settings as defaults
+from crawler.config.engines import COMPLETE_PAGE, GENERIC_NO_RESULTS, Labels, LinkResolution, RiskLabels, apply_preset, check_patterns
 from pipelines.errors import ConfigError
 from crawler.scheduling.schedule import ScheduleSpec, parse_duration, parse_schedule, zone
 from pipelines.validation import config_error
@@ -197,16 +198,46 @@ class Selectors(Strict):
 
 
 class SearchTarget(TargetBase):
-    """Fetch result pages for each query and match each result's title and snippet."""
+    """Fetch result pages for each query and match each result's title and snippet.
+
+    `engine: NAME` fills in everything but the queries from a preset (crawler.config.engines)."""
 
     type: Literal["search"]
+    engine: Literal["baidu", "sogou", "so360", "bing", "shenma"] | None = Field(
+        None, description="preset of a known engine: baidu, sogou, so360, bing, shenma (keys set here win)")
     url: str
     queries: list[str] = Field(min_length=1)
     pages: int = Field(1, ge=1, le=100)
     page_start: int = Field(1, ge=0, description="value of {page} for the first result page")
     page_step: int = Field(1, ge=1, description="increment of {page} per result page (10 for offset-style engines)")
+    page_size: int | None = Field(None, ge=1, le=200, description="organic results per page (ranks continue across pages by it)")
     query_encoding: str = Field("utf-8", description="charset the query is percent-encoded in (gbk for many older Chinese sites)")
     selectors: Selectors
+    total_pattern: str | None = Field(None, description="regex whose first group is the engine's count (default: the first number)")
+    ads: Labels = Labels()
+    risk: RiskLabels = RiskLabels()
+    no_results: list[str] = Field(default_factory=lambda: list(GENERIC_NO_RESULTS),
+                                  description="regexes: the engine's own words for 'nothing found'")
+    blocked: list[str] = Field(default_factory=list, description="regexes: a verification wall in the page")
+    blocked_urls: list[str] = Field(default_factory=list, description="regexes: a redirect to a wall")
+    complete: str | None = Field(COMPLETE_PAGE, description="regex a complete page contains (else it was cut short)")
+    wrapped: list[str] = Field(default_factory=list, description="regexes of the engine's own redirect links")
+    decode: Literal["bing_u"] | None = Field(None, description="read the landing URL from the wrapped link itself")
+    links: LinkResolution = LinkResolution()
+
+    _patterns = field_validator("no_results", "blocked", "blocked_urls", "wrapped")(check_patterns)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return apply_preset(data)
+
+    @field_validator("total_pattern", "complete")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_patterns([value])
+        return value
 
     @field_validator("query_encoding")
     @classmethod

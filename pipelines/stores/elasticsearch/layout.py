@@ -165,4 +165,5 @@ def search_total_from_doc(doc: dict[str, Any]) -> SearchTotal:
     return SearchTotal(
         run_id=doc["run_id"], target=doc["target"], query=doc["query"], total=doc.get("total"),
         results=doc["results"], matched=doc["matched"], pages=doc["pages"], recorded_at=doc["@timestamp"],
+        lost=doc.get("lost") or 0, lost_reasons=list(doc.get("lost_reasons") or []), ads=doc.get("ads") or 0,
     )

@@ -368,6 +368,7 @@ class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
                 "last_seen": item.get("last_seen", doc["@timestamp"]), "run_id": doc["run_id"],
                 "kind": doc.get("kind"), "query": doc.get("query"), "domain": doc.get("domain", ""),
                 "explanation": doc.get("explanation") or {}, "_seen_at": doc["@timestamp"],
+                "ad": bool(doc.get("ad")), "risk": doc.get("risk"), "wrapped_url": doc.get("wrapped_url"),
             })
         out.sort(key=lambda h: (h["target"], h["_seen_at"], h["url"]))
         for hit in out:
