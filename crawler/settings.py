@@ -46,6 +46,8 @@ DOWNLOADER_MIDDLEWARES = {
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    # ICP / public-security filings of every page, kept per domain: the units behind sites.
+    "pipelines.filings.FilingsPipeline": 150,
     "pipelines.matching.MatchingPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.evidence.EvidencePipeline": 350,
@@ -103,6 +105,16 @@ NETPATROL_ES_REQUEST_TIMEOUT = 10.0  # seconds per request to the cluster
 NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries of a request (connection error, timeout, 429/5xx), before the spool takes over
 NETPATROL_ES_BULK_DOCS = 1000  # documents per bulk request (spooled writes are grouped up to this)
 NETPATROL_ES_CLOSE_TIMEOUT = 60.0  # seconds a finishing crawl waits for the cluster before leaving writes in the spool
+
+# Shared Redis frontier (crawler.frontier; the config's `frontier:` section fills the first four).
+NETPATROL_FRONTIER_URL = None  # Redis URL; None: the in-process frontier of a single `netpatrol run`
+NETPATROL_FRONTIER_PREFIX = "netpatrol"  # prefix of every Redis key
+NETPATROL_FRONTIER_LEASE = 30.0  # seconds a dead worker's leased requests wait before they go back to the queue
+NETPATROL_FRONTIER_RECONNECT_WAIT = 120.0  # seconds `run` waits for an unreachable Redis before `interrupted`
+NETPATROL_FRONTIER_ROLE = None  # "seed" (netpatrol run) or "worker" (netpatrol worker)
+NETPATROL_FRONTIER_WORKER = None  # the worker's name, under which its leases are held
+NETPATROL_FRONTIER_TICK = 1.0  # seconds between a worker's flush-and-acknowledge rounds
+NETPATROL_FRONTIER_POLL = 0.5  # seconds an idle worker waits before asking Redis for requests again
 
 # Scheduled patrols (crawler.scheduling; the config's `scheduler:` section overrides the first four).
 NETPATROL_SCHEDULER_MAX_CONCURRENT_RUNS = 2  # runs at once; further due targets wait their turn

@@ -149,3 +149,16 @@ def proxy(es: tuple[str, str]) -> Iterator[Proxy]:
     yield p
     p.hold.clear()
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The shared test Redis (scripts/test starts it), or a private one when redis-server is installed."""
+    from redis_support import ENV, RedisServer
+
+    url = os.environ.get(ENV)
+    if url:
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url

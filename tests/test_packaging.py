@@ -43,7 +43,5 @@ def test_wheel_contains_rules_and_data(tmp_path: Path) -> None:
     assert "crawler/cli/main.py" in names
     templates = list((ROOT / "crawler" / "report" / "output" / "templates").iterdir())
     assert templates and {t.relative_to(ROOT).as_posix() for t in templates} <= names, "report templates left out"
-    for package in ROOT.glob("[cp]*/**/__init__.py"):
-        name = package.relative_to(ROOT).as_posix()
-        name = "netpatrol_config/" + name.removeprefix("config/") if name.startswith("config/") else name
-        assert name in names, f"{package} is missing from pyproject packages"
+    for package in [*ROOT.glob("crawler/**/__init__.py"), *ROOT.glob("pipelines/**/__init__.py")]:
+        assert package.relative_to(ROOT).as_posix() in names, f"{package} is missing from pyproject packages"

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.cli.output import console as _console, print_json as _print_json
+from crawler.report.output.numbers import share
 from pipelines.errors import UsageError
 
 
@@ -152,7 +153,7 @@ def cmd_rules_precision(args: argparse.Namespace) -> int:
     for column in ("Rule", "Hits", "Confirmed", "Dismissed", "Untriaged", "Precision"):
         table.add_column(column, justify="left" if column == "Rule" else "right")
     for row in rows:
-        value = "–" if row["precision"] is None else f"{row['precision'] * 100:.1f}%"
+        value = share(row["precision"])
         table.add_row(row["rule"], str(row["hits"]), str(row["confirmed"]), str(row["dismissed"]),
                       str(row["untriaged"]), value)
     _console().print(table)

@@ -28,7 +28,7 @@ MAX_TARGET_CHARTS = 8
 
 def _ordered(rows: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """Breakdown rows, the largest (in either window) first."""
-    return sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"], kv[1]["compare"]), kv[0]))
+    return sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"] or 0, kv[1]["compare"] or 0), kv[0]))
 
 
 def _hits_over_time(report: dict[str, Any]) -> tuple[list[tuple[str | None, Markup]], int]:
@@ -83,6 +83,8 @@ def _search_charts(report: dict[str, Any], top_n: int) -> list[Markup]:
     matched: dict[str, list[Point]] = defaultdict(list)
     totals: dict[str, list[Point]] = defaultdict(list)
     for p in points:
+        if p["matched_top_n"] is None:  # a lost query page: a gap, never a 0
+            continue
         name = p["query"] if len({q["target"] for q in points}) == 1 else f'{p["target"]}: {p["query"]}'
         matched[name].append(Point(p["started_at"], float(p["matched_top_n"]), p["run_id"],
                                    f'{p["matched_top_n"]} of {p["seen_top_n"]} in the top {top_n}'))
