@@ -66,6 +66,7 @@ def base() -> WindowData:
                    page("b2", "u1", True), page("b2", "p1", False),
                    result("s1", "u3", 1, True), result("s1", "u4", 2, False), result("s1", "u5", 3, True)],
         totals=[total("s1", 1000)],
+        search_targets={"search"}, query_runs={("search", "赌博"): 1},  # as crawler.report.comparable sets them
     )
 
 
@@ -78,6 +79,7 @@ def comp() -> WindowData:
         documents=[page("c1", "u2", True), page("c1", "p1", False),
                    result("s2", "u3", 1, False), result("s2", "u4", 2, False)],
         totals=[total("s2", 800)],
+        search_targets={"search"}, query_runs={("search", "赌博"): 1},
     )
 
 
@@ -96,7 +98,8 @@ def test_hits_pages_and_rates(base: WindowData, comp: WindowData) -> None:
     assert coverage.hits(comp) == 1.0
     assert coverage.change_pct(3.5, 1.0) == pytest.approx(-71.428571428571)
     assert coverage.change_pct(0, 5) is None  # no baseline: no percentage, never +inf
-    assert coverage.pages_per_run(base) == 76.0  # site 150 / 2 + search 1 / 1; the failed run's 7 pages left out
+    # site 150 / 2, plus the search query's 1 result page per clean observation; the failed run's 7 pages left out
+    assert coverage.pages_per_run(base) == 76.0
     assert coverage.pages_per_run(base, "site") == 75.0
     assert coverage.pages_per_run(comp) == 121.0
     assert coverage.rate_per_1000(3.5, 76.0) == pytest.approx(46.052631578947)
@@ -136,17 +139,21 @@ def test_breakdowns(base: WindowData, comp: WindowData) -> None:
 
 def test_search_headline(base: WindowData, comp: WindowData) -> None:
     headline = search_headline(base, comp, top_n=2)
-    assert headline == {
-        "top_n": 2,
-        "baseline": {"matched": 1.0, "seen": 2.0, "share": 0.5},  # u5 is a hit, but at rank 3
-        "compare": {"matched": 0.0, "seen": 2.0, "share": 0.0},
+    assert headline is not None
+    no_ads = {"matched": 0.0, "seen": 0.0, "share": None}
+    assert headline["queries"] == [{
+        "target": "search", "query": "赌博",
+        "baseline": {"matched": 1.0, "seen": 2.0, "share": 0.5, "engine_total": 1000.0},  # u5 is a hit, but at rank 3
+        "compare": {"matched": 0.0, "seen": 2.0, "share": 0.0, "engine_total": 800.0},
         "change_pct": -100.0,
-        "share_change_points": -50.0,
-        "queries": [{"target": "search", "query": "赌博",
-                     "baseline": {"matched": 1.0, "seen": 2.0, "share": 0.5, "engine_total": 1000.0},
-                     "compare": {"matched": 0.0, "seen": 2.0, "share": 0.0, "engine_total": 800.0},
-                     "change_pct": -100.0}],
-    }
+        "promoted": {"baseline": no_ads, "compare": no_ads, "change_pct": None},
+        "clean_runs": {"baseline": 1, "compare": 1},
+    }]
+    assert (headline["top_n"], headline["baseline"], headline["compare"], headline["change_pct"],
+            headline["share_change_points"]) == (
+        2, {"matched": 1.0, "seen": 2.0, "share": 0.5}, {"matched": 0.0, "seen": 2.0, "share": 0.0}, -100.0, -50.0)
+    assert headline["lost"] == {"baseline": {"pages": 0, "query_runs": 0, "by_reason": {}},
+                                "compare": {"pages": 0, "query_runs": 0, "by_reason": {}}}
     empty = WindowData("a", "b", [], [], [], [], [])
     assert search_headline(empty, empty, top_n=2) is None
 
