@@ -18,8 +18,8 @@ def client_options(spec: StoreSpec) -> dict[str, Any]:
     options: dict[str, Any] = {
         "hosts": [spec.url],
         "request_timeout": spec.request_timeout,
-        # The client retries a whole request itself, on a connection error, a timeout and the statuses the
-        # writer also counts as "try again later"; only then does the spool take over (writer.Unavailable).
+        # The client retries a request at once, on a connection error, a timeout and the statuses the writer
+        # counts as "try again later"; the writer then retries with backoff, and the spool keeps what is left.
         "max_retries": spec.client_retries,
         "retry_on_timeout": True,
         "retry_on_status": RETRYABLE_STATUSES,

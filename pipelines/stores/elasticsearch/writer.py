@@ -283,10 +283,11 @@ class BulkApplier:
         """Send the actions at positions `todo` and record each answer in `outcomes`.
 
         Each action is serialized here once into the NDJSON body (an observation's document as the spool
-        serialized it). Whole requests are retried by the client itself (`max_retries`, `retry_on_status`,
-        `retry_on_timeout` in client.py); what it cannot do is retry single documents of an answered bulk
-        request (a 429 for one document of a busy shard), so those are sent again here, alone, with
-        exponential backoff, as `elasticsearch.helpers.streaming_bulk` would.
+        serialized it). The client retries a failed request at once by its own settings (`max_retries`,
+        `retry_on_status`, `retry_on_timeout` in client.py); what it cannot do is wait between tries or retry
+        single documents of an answered bulk request (a 429 for one document of a busy shard). Documents
+        left with a retryable status are sent again here, alone, with exponential backoff, as
+        `elasticsearch.helpers.streaming_bulk` would, before the group counts as unavailable.
         """
         for attempt in range(self.max_retries + 1):
             if not todo:
@@ -334,11 +335,8 @@ class BulkApplier:
             payload: Any = b"".join(body)  # the client passes a bytes body through as it is
             items = self.client.bulk(operations=payload, filter_path=BULK_RESPONSE_FIELDS).body.get("items") or []
         except ApiError as exc:
-            if exc.status_code in RETRYABLE_STATUSES:
-                # The client has already retried the request (its `max_retries`, `retry_on_status`): the cluster
-                # cannot take it now, and the spool keeps the group for the drainer's next, backed-off try.
-                raise Unavailable(f"bulk request: {exc.status_code} {_reason({'error': exc.body})}") from None
-            # The whole request refused for good (400, 413...): every document gets its status.
+            # The whole request refused, after the client's own immediate retries of a retryable status: every
+            # document gets the status (a retryable one is sent again below, after a pause; others are rejected).
             refused = {"error": exc.body if isinstance(exc.body, (dict, str)) else str(exc)}
             for i in chunk:
                 outcomes[i] = (int(exc.status_code), refused)
