@@ -39,6 +39,9 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     # Runs before robots.txt (100) and on every redirect hop, since redirected requests re-enter the chain.
     "crawler.middlewares.private_network.PrivateNetworkGuard": 50,
+    # Between the retry middleware (550) and rendering (580): walls and 429s are backed off and retried later,
+    # before Scrapy's own retry would hammer the host again at once.
+    "crawler.middlewares.backoff.HostBackoff": 560,
     # After decompression (590) and redirects (600) on the way back: JavaScript shells are re-requested rendered.
     "crawler.middlewares.rendering.RenderRouter": 580,
 }
@@ -72,6 +75,10 @@ NETPATROL_PROGRESS = "auto"  # auto | bar | log | off
 NETPATROL_PROGRESS_LOG_SECONDS = 10.0
 NETPATROL_ARCHIVE_BATCH = 500  # examined documents written per transaction (pipelines.archive)
 NETPATROL_ALERT_BACKOFF = 1.0  # seconds before the first webhook retry; doubled on each further one
+NETPATROL_BACKOFF_ENABLED = True  # back walled hosts off (crawler.middlewares.backoff)
+NETPATROL_WALL_RETRIES = 2  # times a walled URL is retried later in the run before it counts as lost to walls
+NETPATROL_BACKOFF_BASE_SECONDS = 5.0  # first back-off when a wall gives no Retry-After; doubled per wall in a row
+NETPATROL_BACKOFF_MAX_SECONDS = 120.0  # longest back-off; a longer Retry-After gives the URL up at once
 NETPATROL_VERIFY_BATCH = 25  # item checks written per transaction by `netpatrol verify`
 
 # Rendering JavaScript pages (crawler.render; the runner fills these per target from the config).
