@@ -12,6 +12,7 @@ from scrapy.http import Response
 from crawler.config.schema import SiteTarget
 from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
+from crawler.spiders.seen_urls import SeenURLs, seen_urls
 from pipelines.engine.html_text import visible_text
 from pipelines.urls import canonical_url
 
@@ -30,7 +31,11 @@ class SiteSpider(PatrolSpider):
         self.hosts = {_host_key(u) for u in target.start_urls}
         self.follow = [re.compile(p) for p in target.follow]
         self.match_urls = [re.compile(p) for p in target.match_urls]
-        self.scheduled: set[str] = set()
+        settings = self.crawler.settings
+        self.scheduled: SeenURLs = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
+                                             settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("netpatrol/seen_urls", getattr(self.scheduled, "kind", "memory"))
 
     async def start(self) -> AsyncIterator[Any]:
         self._setup()
@@ -40,13 +45,16 @@ class SiteSpider(PatrolSpider):
                 yield request
 
     def _request(self, url: str) -> Request | None:
-        key = canonical_url(url)
-        if key in self.scheduled or len(self.scheduled) >= self.target.max_pages:
+        if len(self.scheduled) >= self.target.max_pages or not self.scheduled.add(canonical_url(url)):
             return None
-        self.scheduled.add(key)
         # The spider dedupes by canonical URL itself; leaving the scheduler's filter out means a redirect
         # loop runs into REDIRECT_MAX_TIMES and is counted as an error instead of silently vanishing.
         return Request(url, callback=self.parse, errback=self.on_error, dont_filter=True)
+
+    def closed(self, reason: str) -> None:
+        scheduled = getattr(self, "scheduled", None)
+        if scheduled is not None:
+            scheduled.close()
 
     def should_follow(self, url: str) -> bool:
         parts = urlsplit(url)
