@@ -134,6 +134,8 @@ class _Reader:
         """Depth-first, without recursion: hostile pages nest deeper than Python's stack."""
         stack: list[tuple[bool, Any, bool, str | None]] = [(False, root, False, None)]
         while stack:
+            if self.content_chars + self.link_chars > MAX_WALL_CONTENT:
+                return  # this much else to read: a page whatever follows (and long pages cost no more to judge)
             is_tail, node, in_link, wall = stack.pop()
             if is_tail:
                 self._text(node.tail, in_link, wall)
