@@ -164,7 +164,7 @@ class Milestones:
         if self.todo and pages >= self.todo[0]:
             mark = self.todo.pop(0)
             elapsed = time.monotonic() - self.started
-            seen = getattr(self.crawler.spider, "scheduled", ())
+            seen = getattr(self.crawler.spider, "claims", ())
             self._write({"milestone": mark, "pages": pages, "elapsed": elapsed, "pages_per_s": pages / elapsed,
                          "rss_mib": rss_mib(), "seen_urls": len(seen)})
             log(f"  {pages:,} pages in {elapsed:.0f} s ({pages / elapsed:.0f}/s), RSS {rss_mib():.0f} MiB")

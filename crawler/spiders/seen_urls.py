@@ -17,7 +17,7 @@ import hashlib
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Iterable, Protocol
 
 
 def digest(url: str) -> int:
@@ -27,6 +27,8 @@ def digest(url: str) -> int:
 
 
 class SeenURLs(Protocol):
+    kind: str
+
     def add(self, url: str) -> bool:
         """Add `url`; True when it was new."""
 
@@ -95,6 +97,23 @@ class DiskSeen:
             self._db.close()
         finally:
             self._dir.cleanup()
+
+
+class SeenClaims:
+    """The site spider's claims (crawler.frontier.claims interface) over a seen set, under the max_pages cap."""
+
+    def __init__(self, seen: SeenURLs, limit: int) -> None:
+        self.seen = seen
+        self.limit = limit
+
+    def claim_many(self, keys: Iterable[str]) -> list[bool]:
+        return [len(self.seen) < self.limit and self.seen.add(key) for key in keys]
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+    def close(self) -> None:
+        self.seen.close()
 
 
 def seen_urls(mode: str, max_urls: int, disk_above: int, directory: Path | str | None = None) -> SeenURLs:

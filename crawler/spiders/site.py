@@ -10,9 +10,10 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.config.schema import SiteTarget
+from crawler.frontier.claims import url_claims
 from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
-from crawler.spiders.seen_urls import SeenURLs, seen_urls
+from crawler.spiders.seen_urls import SeenClaims, seen_urls
 from pipelines.engine.html_text import visible_text
 from pipelines.urls import canonical_url
 
@@ -26,35 +27,53 @@ class SiteSpider(PatrolSpider):
     name = "site"
     target: SiteTarget
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "SiteSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, SiteSpider)
+        spider._setup()  # before any response: a frontier worker may get one before it reads its start
+        return spider
+
     def _setup(self) -> None:
         target = self.target
         self.hosts = {_host_key(u) for u in target.start_urls}
         self.follow = [re.compile(p) for p in target.follow]
         self.match_urls = [re.compile(p) for p in target.match_urls]
+        # Scheduled canonical URLs with the max_pages cap: shared by every worker of a frontier run (Redis), else
+        # this process's seen set, in memory or on disk for long crawls (crawler.spiders.seen_urls).
         settings = self.crawler.settings
-        self.scheduled: SeenURLs = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
-                                             settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
-        if self.crawler.stats is not None:
-            self.crawler.stats.set_value("netpatrol/seen_urls", getattr(self.scheduled, "kind", "memory"))
+        if settings.get("NETPATROL_FRONTIER_URL"):
+            self.claims: Any = url_claims(settings, target.max_pages, self.crawler)
+        else:
+            seen = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
+                             settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
+            self.claims = SeenClaims(seen, target.max_pages)
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value("netpatrol/seen_urls", seen.kind)
 
     async def start(self) -> AsyncIterator[Any]:
-        self._setup()
         for url in self.target.start_urls:
             request = self._request(url)
             if request is not None:
                 yield request
 
     def _request(self, url: str) -> Request | None:
-        if len(self.scheduled) >= self.target.max_pages or not self.scheduled.add(canonical_url(url)):
-            return None
+        return self._requests([url])[0]
+
+    def _requests(self, urls: list[str]) -> list[Request | None]:
+        """Requests for the URLs not scheduled yet, under the cap (one Redis call for a page's links)."""
+        claimed = self.claims.claim_many([canonical_url(u) for u in urls])
+        return [self._new_request(u) if ok else None for u, ok in zip(urls, claimed)]
+
+    def _new_request(self, url: str) -> Request:
         # The spider dedupes by canonical URL itself; leaving the scheduler's filter out means a redirect
         # loop runs into REDIRECT_MAX_TIMES and is counted as an error instead of silently vanishing.
         return Request(url, callback=self.parse, errback=self.on_error, dont_filter=True)
 
     def closed(self, reason: str) -> None:
-        scheduled = getattr(self, "scheduled", None)
-        if scheduled is not None:
-            scheduled.close()
+        close = getattr(getattr(self, "claims", None), "close", None)
+        if close is not None:
+            close()
 
     def should_follow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -86,9 +105,11 @@ class SiteSpider(PatrolSpider):
         if self.should_match(page.url):
             yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status,
                            meta=self.evidence_meta(page))
+        follow = []
         for href in page.css("a::attr(href)").getall():
             url = urljoin(page.url, href.strip())
             if self.should_follow(url):
-                request = self._request(url)
-                if request is not None:
-                    yield request
+                follow.append(url)
+        for request in self._requests(follow):
+            if request is not None:
+                yield request

@@ -19,14 +19,16 @@ empty mount point, so it is absent from the HTML a plain fetch gets. URL map:
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from crawler.demo.site import HTML_UTF8, SEARCH_PAGE_SIZE, _esc, _Reply
+from crawler.demo.site.http import HTML_UTF8, Reply
+from crawler.demo.site.limits import SEARCH_PAGE_SIZE
 
 if TYPE_CHECKING:
-    from crawler.demo.site import DemoSite
+    from crawler.demo.site.app import DemoSite
 
 BATCH = 4
 MIXED_JS_EVERY = 20  # 5% of /mixed/ pages need JavaScript
@@ -128,31 +130,35 @@ _HOSTILE: dict[str, str] = {
 }
 
 
-def _json(data: Any) -> _Reply:
-    return _Reply(200, json.dumps(data, ensure_ascii=False).encode(), JSON)
+def _esc(value: str) -> str:
+    return html.escape(value, quote=True)
 
 
-def _shell(site: "DemoSite", title: str, script: str, extra: str = "", mount: str = "div") -> _Reply:
+def _json(data: Any) -> Reply:
+    return Reply(200, json.dumps(data, ensure_ascii=False).encode(), JSON)
+
+
+def _shell(site: "DemoSite", title: str, script: str, extra: str = "", mount: str = "div") -> Reply:
     """A page whose content is not in the HTML: an empty mount point that a script fills."""
     body = f'<{mount} id="app"></{mount}>\n{extra}{script}'
-    return _Reply(200, site._page(title, body).encode(), HTML_UTF8)
+    return Reply(200, site.page(title, body), HTML_UTF8)
 
 
-def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> _Reply | None:
+def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> Reply | None:
     """Answer a /js/ or /mixed/ path, or None when it is not one of these pages."""
     arg = (lambda name, default="": (query.get(name) or [default])[0])
     if path in ("/js/", "/js"):
         return _index(site)
     if path.startswith("/js/c/"):
         section = path[len("/js/c/"):].strip("/")
-        if section not in site._section_labels:
-            return site._not_found()
+        if site.section_label(section) is None:
+            return site.not_found()
         api = json.dumps(f"/js/api/c/{section}")
-        return _shell(site, site._section_labels[section], _FILL % {"api": api})
+        return _shell(site, site.section_label(section) or section, _FILL % {"api": api})
     if path.startswith("/js/item/"):
         listing_id = path[len("/js/item/"):]
-        if listing_id not in site._by_id:
-            return site._not_found()
+        if site.listing(listing_id) is None:
+            return site.not_found()
         return _shell(site, site.name, _FILL % {"api": json.dumps(f"/js/api/item/{listing_id}")})
     if path == "/js/search":
         api = json.dumps(f"/js/api/search?q={quote(arg('q'))}&page={quote(arg('page', '1'))}")
@@ -175,14 +181,14 @@ def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> _Reply | 
             + _FILL % {"api": json.dumps(f"/js/api/gen/{index}")}
             + "\n</body>\n</html>\n"
         )
-        return _Reply(200, page.encode(), HTML_UTF8)
+        return Reply(200, page.encode(), HTML_UTF8)
     if path in ("/mixed/", "/mixed"):
         return _pages_index(site, "/mixed/", arg("n", "100"))
     if path.startswith("/mixed/"):
         index = path[len("/mixed/"):]
         if index.isdigit() and int(index) % MIXED_JS_EVERY == 0:
             return route(site, f"/js/gen/{index}", {})
-        return site._generated(index)
+        return site.generated(index)
     if path.startswith("/js/hostile/"):
         return _hostile(site, path[len("/js/hostile/"):], query)
     if path.startswith("/js/api/"):
@@ -190,7 +196,7 @@ def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> _Reply | 
     return None
 
 
-def _index(site: "DemoSite") -> _Reply:
+def _index(site: "DemoSite") -> Reply:
     sections = "".join(f'<li><a href="/js/c/{s.id}">{_esc(s.label)}（动态加载）</a></li>' for s in site.sections)
     body = (
         "<h1>动态页面专区</h1>\n<p>本专区的商品列表与详情由浏览器中的脚本加载，普通抓取只能看到空白页面。"
@@ -198,25 +204,26 @@ def _index(site: "DemoSite") -> _Reply:
         f'<ul class="sections">{sections}</ul>\n'
         '<p><a href="/js/scroll">无限滚动列表</a> · <a href="/js/more">加载更多列表</a></p>'
     )
-    return _Reply(200, site._page(f"动态页面专区 - {site.name}", body).encode(), HTML_UTF8)
+    return Reply(200, site.page(f"动态页面专区 - {site.name}", body), HTML_UTF8)
 
 
-def _pages_index(site: "DemoSite", prefix: str, raw: str) -> _Reply:
+def _pages_index(site: "DemoSite", prefix: str, raw: str) -> Reply:
     n = min(int(raw), 100_000) if raw.isdigit() else 100
     rows = "".join(f'<li><a href="{prefix}{i}">页面 #{i}</a></li>\n' for i in range(n))
     page = (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>页面列表（{n}）</title>\n</head>\n<body>\n<h1>页面列表</h1>\n<ul>\n{rows}</ul>\n</body>\n</html>\n"
     )
-    return _Reply(200, page.encode(), HTML_UTF8)
+    return Reply(200, page.encode(), HTML_UTF8)
 
 
 def _listing_json(site: "DemoSite", listing_id: str) -> dict[str, Any] | None:
-    listing = site._by_id[listing_id]
+    listing = site.listing(listing_id)
+    assert listing is not None
     state = site.state(listing_id)
     if state not in ("online", "edited"):
         return None
-    text = site._current_text(listing, state)
+    text = site.current_text(listing, state)
     paragraphs = [line for line in text.splitlines() if line.strip()]
     if state == "online":
         paragraphs += [f"价格：{listing.price}"] if listing.price else []
@@ -224,27 +231,27 @@ def _listing_json(site: "DemoSite", listing_id: str) -> dict[str, Any] | None:
     return {"title": listing.title, "paragraphs": paragraphs}
 
 
-def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
+def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> Reply:
     arg = (lambda key, default="": (query.get(key) or [default])[0])
     if name.startswith("item/"):
         listing_id = name[len("item/"):]
-        if listing_id not in site._by_id:
-            return _Reply(404, b"{}", JSON)
+        if site.listing(listing_id) is None:
+            return Reply(404, b"{}", JSON)
         data = _listing_json(site, listing_id)
         if data is None:
             return _json({"title": "该商品已删除", "paragraphs": ["This listing has been removed."]})
         return _json(data)
     if name.startswith("c/"):
         section = name[len("c/"):]
-        links = [{"href": f"/js/item/{listing.id}", "text": listing.title} for listing, _ in site._visible(section)]
-        return _json({"title": site._section_labels.get(section, ""), "links": links})
+        links = [{"href": f"/js/item/{listing.id}", "text": listing.title} for listing, _ in site.visible(section)]
+        return _json({"title": site.section_label(section) or "", "links": links})
     if name == "search":
         q, raw_page = arg("q"), arg("page", "1")
         page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
         found = [
-            (listing, site._current_text(listing, state))
-            for listing, state in site._visible()
-            if q and (q in listing.title or q in site._current_text(listing, state))
+            (listing, site.current_text(listing, state))
+            for listing, state in site.visible()
+            if q and (q in listing.title or q in site.current_text(listing, state))
         ]
         shown = found[(page - 1) * SEARCH_PAGE_SIZE: page * SEARCH_PAGE_SIZE]
         return _json({
@@ -254,16 +261,16 @@ def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
         })
     if name == "batch":
         offset = int(arg("offset", "0")) if arg("offset", "0").isdigit() else 0
-        visible = site._visible()
+        visible = site.visible()
         items = [
-            {"href": f"/item/{listing.id}", "title": listing.title, "text": " ".join(site._current_text(listing, state).split())}
+            {"href": f"/item/{listing.id}", "title": listing.title, "text": " ".join(site.current_text(listing, state).split())}
             for listing, state in visible[offset: offset + BATCH]
         ]
         return _json({"items": items, "more": offset + BATCH < len(visible)})
     if name.startswith("gen/"):
-        reply = site._generated(name[len("gen/"):])
+        reply = site.generated(name[len("gen/"):])
         if reply.status != 200 or not isinstance(reply.body, bytes):
-            return _Reply(404, b"{}", JSON)
+            return Reply(404, b"{}", JSON)
         from parsel import Selector
 
         generated = Selector(text=reply.body.decode())
@@ -271,27 +278,27 @@ def _api(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
             "title": generated.css("h1::text").get(""),
             "paragraphs": [t for t in generated.css("div.content p::text").getall() if t.strip()],
         })
-    return _Reply(404, b"{}", JSON)
+    return Reply(404, b"{}", JSON)
 
 
-def _hostile(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply:
+def _hostile(site: "DemoSite", name: str, query: dict[str, list[str]]) -> Reply:
     if name == "stall":
         # Its script never finishes loading, so the page's load event never fires.
-        return _Reply(200, site._page("加载中", '<p>正在加载……</p><script src="/js/hostile/stall.js"></script>').encode())
+        return Reply(200, site.page("加载中", '<p>正在加载……</p><script src="/js/hostile/stall.js"></script>'))
     if name == "stall.js":
         try:
             seconds = min(float((query.get("s") or ["20"])[0]), MAX_STALL_SECONDS)
         except ValueError:
             seconds = 20.0
-        site._stopping.wait(seconds)
-        return _Reply(200, b"/* too late */", "application/javascript")
+        site.wait_unless_stopping(seconds)
+        return Reply(200, b"/* too late */", "application/javascript")
     if name == "file.bin":
-        return _Reply(200, b"\x00" * 4096, "application/octet-stream",
+        return Reply(200, b"\x00" * 4096, "application/octet-stream",
                       [("Content-Disposition", 'attachment; filename="tool.bin"')])
     if name == "private":
         to = (query.get("to") or [""])[0].rstrip("/")
         if not to.startswith("http"):
-            return _Reply(400, b"missing ?to=http://HOST:PORT", "text/plain")
+            return Reply(400, b"missing ?to=http://HOST:PORT", "text/plain")
         script = (
             "<div id='app'></div>"
             f"<img src='{_esc(to)}/img.png'><iframe src='{_esc(to)}/frame'></iframe>"
@@ -307,11 +314,11 @@ def _hostile(site: "DemoSite", name: str, query: dict[str, list[str]]) -> _Reply
             f"encodeURIComponent({json.dumps(to)}); }}, 200);"
             "</script>"
         )
-        return _Reply(200, site._page("内网探测页面", script).encode())
+        return Reply(200, site.page("内网探测页面", script))
     if name == "redirect-private":
         to = (query.get("to") or [""])[0].rstrip("/")
-        return site._redirect(f"{to}/redirected")
+        return site.redirect(f"{to}/redirected")
     body = _HOSTILE.get(name)
     if body is None:
-        return site._not_found()
-    return _Reply(200, site._page(f"恶意页面 {name}", body).encode(), HTML_UTF8)
+        return site.not_found()
+    return Reply(200, site.page(f"恶意页面 {name}", body), HTML_UTF8)
