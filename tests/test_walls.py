@@ -124,8 +124,8 @@ def test_walls_slow_autothrottle_down(cli, tmp_path: Path) -> None:
     with HostileSite(limit=4, window=2.0, hostile=False) as site:
         config = _config(tmp_path, site).read_text().replace("autothrottle: false", "autothrottle: true")
         (tmp_path / "netpatrol.yml").write_text(config)
-        result = cli("run", "--config", str(tmp_path / "netpatrol.yml"), "--progress", "off", *_sets({"NETPATROL_BACKOFF_BASE_SECONDS": 1.0, "NETPATROL_WALL_RETRIES": 5,
-                                                   "AUTOTHROTTLE_MAX_DELAY": 2.0}))
+        result = cli("run", "--config", str(tmp_path / "netpatrol.yml"), "--progress", "off", *_sets({"NETPATROL_BACKOFF_BASE_SECONDS": 0.5, "NETPATROL_WALL_RETRIES": 5,
+                                                   "AUTOTHROTTLE_MAX_DELAY": 0.5}))
         assert result.code == 0, result.stderr
         walled = list(site.walled)
     run, stats = _run(tmp_path / "netpatrol.yml")

@@ -48,10 +48,10 @@ class SiteSpider(PatrolSpider):
             seen = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
                              settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
             self.claims = SeenClaims(seen, target.max_pages)
-            if self.crawler.stats is not None:
-                self.crawler.stats.set_value("netpatrol/seen_urls", seen.kind)
 
     async def start(self) -> AsyncIterator[Any]:
+        if isinstance(self.claims, SeenClaims) and self.crawler.stats is not None:
+            self.crawler.stats.set_value("netpatrol/seen_urls", self.claims.seen.kind)
         for url in self.target.start_urls:
             request = self._request(url)
             if request is not None:
