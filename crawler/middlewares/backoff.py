@@ -14,6 +14,7 @@ A `Retry-After` beyond NETPATROL_BACKOFF_MAX_SECONDS is not waited for: the URL 
 
 from __future__ import annotations
 
+import logging
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,6 +32,7 @@ from crawler.spiders.base import WALL_META, is_html, wall_of
 from pipelines.engine.sniff import not_text
 
 RETRIES_META = "netpatrol_wall_retries"
+logger = logging.getLogger(__name__)
 
 
 def retry_after_seconds(value: bytes | None, now: float | None = None) -> float | None:
@@ -105,8 +107,8 @@ class HostBackoff:
             request.meta["dont_retry"] = True  # given up: Scrapy's own retry must not hammer it again
             return response
         self._inc("netpatrol/backoff/retried")
-        self.crawler.spider.logger.info("walled (%s); %s backed off %.1f s, retry %d of %d later: %s",
-                                        why, host, delay, tries + 1, self.retries, request.url)
+        logger.info("walled (%s); %s backed off %.1f s, retry %d of %d later: %s",
+                    why, host, delay, tries + 1, self.retries, request.url)
         meta = {k: v for k, v in request.meta.items() if k != WALL_META}
         meta[RETRIES_META] = tries + 1
         return request.replace(meta=meta, dont_filter=True, priority=request.priority - 10)
