@@ -92,6 +92,9 @@ class DocumentArchivePipeline:
             query=item.query,
             rank=item.rank,
             text_z=blob,
+            ad=getattr(item, "ad", False),
+            risk=getattr(item, "risk", None),
+            wrapped_url=getattr(item, "wrapped_url", None),
         ))
         if self.crawler is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value("netpatrol/archive/text_bytes", self.text_bytes)

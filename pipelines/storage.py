@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scrapy.crawler import Crawler
 
@@ -20,6 +20,9 @@ class _QueryFigures:
     results: int = 0
     matched: int = 0
     pages: int = 0
+    lost: int = 0
+    ads: int = 0
+    lost_reasons: set[str] = field(default_factory=set)
 
 
 class StoragePipeline:
@@ -51,7 +54,8 @@ class StoragePipeline:
 
     def search_totals(self) -> list[SearchTotal]:
         now = iso(utcnow()) or ""
-        return [SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now)
+        return [SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now,
+                            lost=f.lost, lost_reasons=sorted(f.lost_reasons), ads=f.ads)
                 for query, f in self.queries.items()]
 
     async def process_item(self, item: object) -> object:
@@ -63,8 +67,14 @@ class StoragePipeline:
     def _add(self, item: object) -> None:
         if isinstance(item, SearchPageItem):
             figures = self.queries[item.query]
+            if item.lost:  # a walled, empty or truncated page: coverage lost, recorded per query
+                figures.lost += 1
+                figures.lost_reasons.add(item.state)
+                self.writes.totals_changed()
+                return
             figures.pages += 1
             figures.results += item.results
+            figures.ads += item.ads
             if item.page == 1 or figures.total is None:
                 figures.total = item.total if figures.total is None else figures.total
             self.writes.totals_changed()
@@ -95,6 +105,11 @@ class StoragePipeline:
                 rank=item.rank,
                 explanation={"terms": match.terms, **match.explanation},
                 evidence=list(item.meta.get("evidence", [])),
+                unit=item.meta.get("unit") or domain_of(item.url),
+                filings=list(item.meta.get("filings", [])),
+                ad=getattr(item, "ad", False),
+                risk=getattr(item, "risk", None),
+                wrapped_url=getattr(item, "wrapped_url", None),
             )
         )
 
