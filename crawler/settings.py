@@ -40,6 +40,9 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     # Runs before robots.txt (100) and on every redirect hop, since redirected requests re-enter the chain.
     "crawler.middlewares.private_network.PrivateNetworkGuard": 50,
+    # Between the retry middleware (550) and rendering (580): walls and 429s are backed off and retried later,
+    # before Scrapy's own retry would hammer the host again at once.
+    "crawler.middlewares.backoff.HostBackoff": 560,
     # After decompression (590) and redirects (600) on the way back: JavaScript shells are re-requested rendered.
     "crawler.middlewares.rendering.RenderRouter": 580,
 }
@@ -70,11 +73,17 @@ NETPATROL_RUN_ID = None  # run id, created by the runner
 NETPATROL_ALLOW_PRIVATE_NETWORKS = False
 NETPATROL_ALLOWED_NETWORKS: list[str] = []
 NETPATROL_HEARTBEAT_SECONDS = 10.0
-NETPATROL_STORE_BATCH = 200  # observations written per transaction
+NETPATROL_WRITE_BATCH_ITEMS = 200  # pages/results per write batch: their documents and hits commit together
+NETPATROL_WRITE_BATCH_SECONDS = 2.0  # a batch older than this is committed (a kill -9 loses at most this much)
 NETPATROL_PROGRESS = "auto"  # auto | bar | log | off
 NETPATROL_PROGRESS_LOG_SECONDS = 10.0
-NETPATROL_ARCHIVE_BATCH = 500  # examined documents written per transaction (pipelines.archive)
 NETPATROL_ALERT_BACKOFF = 1.0  # seconds before the first webhook retry; doubled on each further one
+NETPATROL_SEEN_URLS = "auto"  # memory | disk | auto: the site spider's set of scheduled URLs (crawler.spiders.seen_urls)
+NETPATROL_SEEN_URLS_DISK_ABOVE = 50_000  # auto: on disk when a target's max_pages exceeds this
+NETPATROL_BACKOFF_ENABLED = True  # back walled hosts off (crawler.middlewares.backoff)
+NETPATROL_WALL_RETRIES = 2  # times a walled URL is retried later in the run before it counts as lost to walls
+NETPATROL_BACKOFF_BASE_SECONDS = 5.0  # first back-off when a wall gives no Retry-After; doubled per wall in a row
+NETPATROL_BACKOFF_MAX_SECONDS = 120.0  # longest back-off; a longer Retry-After gives the URL up at once
 NETPATROL_VERIFY_BATCH = 25  # item checks written per transaction by `netpatrol verify`
 
 # Rendering JavaScript pages (crawler.render; the runner fills these per target from the config).

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from scrapy.crawler import Crawler
 
+from pipelines.batch import WriteBatch, batch_for
 from pipelines.runtime import store_for
-from pipelines.items import PageItem, ResultItem
+from pipelines.items import PageItem, ResultItem, SearchPageItem
 from pipelines.stores.base import Store, iso, utcnow
 from pipelines.stores.tracking import Document, pack_text
 from pipelines.urls import canonical_url, domain_of
@@ -27,7 +28,7 @@ def _optional_int(value: object) -> int | None:
 
 
 class DocumentArchivePipeline:
-    """Buffer a Document per page/result; write every `batch`, at close, then prune old text."""
+    """A Document per page/result into the crawl's write batch (with the item's hits), then prune old text."""
 
     def __init__(
         self,
@@ -38,39 +39,46 @@ class DocumentArchivePipeline:
         retention_days: int | None = None,
         batch: int = 500,
         crawler: Crawler | None = None,
+        writes: WriteBatch | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.target = target
         self.keep_text = keep_text
         self.retention_days = retention_days
-        self.batch = batch
         self.crawler = crawler
-        self.buffer: list[Document] = []
-        self.written = 0
+        self.writes = writes if writes is not None else WriteBatch(store, batch, 2.0, crawler)
+        self.writes.has_archive = True
         self.text_bytes = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "DocumentArchivePipeline":
         settings = crawler.settings
+        store = store_for(crawler)
         return cls(
-            store_for(crawler),
+            store,
             settings.get("NETPATROL_RUN_ID"),
             settings.get("NETPATROL_TARGET"),
             settings.getbool("NETPATROL_KEEP_TEXT"),
             _optional_int(settings.get("NETPATROL_TEXT_RETENTION_DAYS")),
-            settings.getint("NETPATROL_ARCHIVE_BATCH", 500),
-            crawler,
+            crawler=crawler,
+            writes=batch_for(crawler, store),
         )
+
+    @property
+    def written(self) -> int:
+        return self.writes.written_documents
 
     async def process_item(self, item: object) -> object:
         if not isinstance(item, (PageItem, ResultItem)) or item.match is None:
+            if isinstance(item, SearchPageItem):
+                self.writes.item_done()
             return item
         match = item.match
         blob = pack_text(item.title, item.text) if self.keep_text else None
         if blob is not None:
             self.text_bytes += len(blob)
-        self.buffer.append(Document(
+        self.writes.add_document(Document(
             run_id=self.run_id,
             target=self.target,
             kind=item.kind,
@@ -88,22 +96,16 @@ class DocumentArchivePipeline:
             risk=getattr(item, "risk", None),
             wrapped_url=getattr(item, "wrapped_url", None),
         ))
-        if len(self.buffer) >= self.batch:
-            self.flush()
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value("netpatrol/archive/text_bytes", self.text_bytes)
+        self.writes.item_done()
         return item
 
     def flush(self) -> None:
-        if not self.buffer:
-            return
-        self.store.add_documents(self.buffer)
-        self.written += len(self.buffer)
-        self.buffer = []
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.set_value("netpatrol/archive/documents", self.written)
-            self.crawler.stats.set_value("netpatrol/archive/text_bytes", self.text_bytes)
+        self.writes.flush()
 
     def close_spider(self) -> None:
-        self.flush()
+        self.writes.close()
         if self.retention_days is None:
             return
         cutoff = iso(utcnow() - timedelta(days=self.retention_days)) or ""

@@ -1,4 +1,4 @@
-"""Write matched items and search figures to the store, in batched transactions."""
+"""Hand matched items and search figures to the crawl's write batch (pipelines.batch)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from scrapy.crawler import Crawler
 
+from pipelines.batch import WriteBatch, batch_for
 from pipelines.runtime import store_for
 from pipelines.items import PageItem, ResultItem, SearchPageItem
 from pipelines.stores.base import Observation, SearchTotal, Store, iso, utcnow
@@ -25,50 +26,68 @@ class _QueryFigures:
 
 
 class StoragePipeline:
-    """Buffer observations of matched, non-duplicate items; flush every `batch` and at close."""
+    """Observations of matched, non-duplicate items and per-query figures go into the crawl's write batch.
 
-    def __init__(self, store: Store, run_id: str, target: str, batch: int = 200, crawler: Crawler | None = None) -> None:
+    The archive pipeline, later in the chain, adds the item's document and closes the item, so a
+    page and its hits are committed together. Without it, this pipeline closes items itself."""
+
+    def __init__(self, store: Store, run_id: str, target: str, batch: int = 200, crawler: Crawler | None = None,
+                 writes: WriteBatch | None = None) -> None:
         self.store = store
         self.run_id = run_id
         self.target = target
-        self.batch = batch
         self.crawler = crawler
-        self.buffer: list[Observation] = []
+        self.writes = writes if writes is not None else WriteBatch(store, batch, 2.0, crawler)
+        self.writes.totals = self.search_totals
         self.queries: dict[str, _QueryFigures] = defaultdict(_QueryFigures)
-        self.stored = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
         settings = crawler.settings
-        return cls(
-            store_for(crawler),
-            settings.get("NETPATROL_RUN_ID"),
-            settings.get("NETPATROL_TARGET"),
-            settings.getint("NETPATROL_STORE_BATCH", 200),
-            crawler,
-        )
+        store = store_for(crawler)
+        return cls(store, settings.get("NETPATROL_RUN_ID"), settings.get("NETPATROL_TARGET"),
+                   crawler=crawler, writes=batch_for(crawler, store))
+
+    @property
+    def stored(self) -> int:
+        return self.writes.written_observations
+
+    def search_totals(self) -> list[SearchTotal]:
+        now = iso(utcnow()) or ""
+        return [SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now,
+                            lost=f.lost, lost_reasons=sorted(f.lost_reasons), ads=f.ads)
+                for query, f in self.queries.items()]
 
     async def process_item(self, item: object) -> object:
+        self._add(item)
+        if not self.writes.has_archive and isinstance(item, (PageItem, ResultItem, SearchPageItem)):
+            self.writes.item_done()
+        return item
+
+    def _add(self, item: object) -> None:
         if isinstance(item, SearchPageItem):
             figures = self.queries[item.query]
             if item.lost:  # a walled, empty or truncated page: coverage lost, recorded per query
                 figures.lost += 1
                 figures.lost_reasons.add(item.state)
-                return item
+                self.writes.totals_changed()
+                return
             figures.pages += 1
             figures.results += item.results
             figures.ads += item.ads
             if item.page == 1 or figures.total is None:
                 figures.total = item.total if figures.total is None else figures.total
-            return item
+            self.writes.totals_changed()
+            return
         if not isinstance(item, (PageItem, ResultItem)) or item.match is None or not item.match.matched:
-            return item
+            return
         if isinstance(item, ResultItem):
             self.queries[item.query].matched += 1
+            self.writes.totals_changed()
         if item.duplicate:
-            return item
+            return
         match = item.match
-        self.buffer.append(
+        self.writes.add_observation(
             Observation(
                 run_id=self.run_id,
                 target=self.target,
@@ -93,24 +112,11 @@ class StoragePipeline:
                 wrapped_url=getattr(item, "wrapped_url", None),
             )
         )
-        if len(self.buffer) >= self.batch:
-            self.flush()
-        return item
 
     def flush(self) -> None:
-        if self.buffer:
-            self.store.add_observations(self.buffer)
-            self.stored += len(self.buffer)
-            if self.crawler is not None and self.crawler.stats is not None:
-                self.crawler.stats.set_value("netpatrol/stored/observations", self.stored)
-            self.buffer = []
+        self.writes.flush()
 
     def close_spider(self) -> None:
-        self.flush()
         if self.queries:
-            now = iso(utcnow()) or ""
-            self.store.add_search_totals([
-                SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now,
-                            lost=f.lost, lost_reasons=sorted(f.lost_reasons), ads=f.ads)
-                for query, f in self.queries.items()
-            ])
+            self.writes.totals_changed()  # the final figures, stamped now
+        self.writes.close()

@@ -17,6 +17,20 @@ Handler = Callable[[argparse.Namespace], int]
 
 # --- commands ---------------------------------------------------------------------------------
 
+def _settings_overrides(pairs: list[str]) -> dict[str, object]:
+    """`-s NAME=VALUE` pairs as settings; VALUE is JSON when it parses (numbers, booleans, lists), else a string."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise UsageError(f"-s {pair!r}: expected NAME=VALUE with an upper-case setting name")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from crawler.config.schema import load_config
     from crawler.runtime.runner import print_refusals, run_round
@@ -31,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_ids = {args.target[0]: args.run_id}
     loaded = load_config(args.config)
     result = run_round(loaded, args.target or None, log_level="INFO" if args.verbose else None,
-                       progress_mode=args.progress, run_ids=run_ids)
+                       progress_mode=args.progress, run_ids=run_ids, extra_settings=_settings_overrides(args.set))
     print_refusals(result.refused)
     if result.runs:
         print_runs(result.runs, _console(stderr=True))
@@ -190,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", choices=["auto", "bar", "log", "off"], default="auto")
     p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's INFO log")
     p.add_argument("--run-id", help=argparse.SUPPRESS)  # the scheduler names the run it supervises
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/NETPATROL_* setting for this round (value read as JSON when it parses)")
 
     p = add("runs", cmd_runs, "list recorded runs")
     p.add_argument("--config", required=True, type=Path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from scrapy import Spider
@@ -29,14 +28,29 @@ from crawler.frontier.attribution import attribute
 from crawler.runtime.context import config_from, matcher_from_config, target_from
 from crawler.middlewares.private_network import PrivateAddressBlocked
 from crawler.render.errors import NeedsJavaScript, RenderError
+from crawler.render.walls import WallVerdict, detect_wall
+from pipelines.engine.sniff import not_text
 from pipelines.stores.base import iso, utcnow
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 BLOCK_STATUSES = {401, 403, 407, 429, 503}
-_CAPTCHA = re.compile(
-    r"captcha|verify (?:that )?you are (?:a )?human|unusual traffic|are you a robot|请输入验证码|安全验证|人机验证|访问过于频繁",
-    re.IGNORECASE,
-)
+#: Meta key under which crawler.middlewares.backoff leaves its verdict on a response (None: not a wall).
+WALL_META = "netpatrol_wall"
+
+
+def is_html(response: Response) -> bool:
+    content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+    return isinstance(response, TextResponse) and (not content_type or content_type in HTML_TYPES)
+
+
+def wall_of(response: Response, meta: dict[str, Any] | None = None) -> WallVerdict | None:
+    """The wall this HTML response is, judged once per request (the back-off middleware may have judged it).
+
+    `meta` is the request's meta where the response is not tied to its request yet (in downloader middlewares)."""
+    meta = response.meta if meta is None else meta
+    if WALL_META not in meta:
+        meta[WALL_META] = detect_wall(response.text) if isinstance(response, TextResponse) else None
+    return meta[WALL_META]
 
 
 class PatrolSpider(Spider):
@@ -108,22 +122,27 @@ class PatrolSpider(Spider):
         if status >= 300:
             self.count_error("redirect_unfollowed")
             return None
-        content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
-        if not isinstance(response, TextResponse) or (content_type and content_type not in HTML_TYPES):
+        if not is_html(response):
             self.count_skipped("non_html")
             return None
-        if self.looks_blocked(response):
+        assert isinstance(response, TextResponse)
+        junk = not_text(response.text)
+        if junk is not None:  # binary or undecodable: never matched, its "links" never followed
+            self.count_skipped("non_text")
+            self.logger.info("not text (%s), skipped: %s", junk, response.url)
+            return None
+        wall = self.looks_blocked(response)
+        if wall is not None:
             self.count_error("blocked")
+            self._inc(f"netpatrol/walls/{wall.kind}")
+            self.logger.info("wall (%s: %s): %s", wall.kind, wall.reason, response.url)
             return None
         return response
 
     @staticmethod
-    def looks_blocked(response: TextResponse) -> bool:
-        """A 200 page that is really a CAPTCHA / rate-limit wall: short and saying so."""
-        body = response.text
-        if len(body) > 20000:
-            return False
-        return bool(_CAPTCHA.search(body))
+    def looks_blocked(response: TextResponse) -> WallVerdict | None:
+        """A 200 page that is really a wall (CAPTCHA, rate limit, login, JavaScript), as a person would see it."""
+        return wall_of(response)
 
     def on_error(self, failure: Failure) -> None:
         """Errback: classify network-level failures; never raise."""
@@ -161,3 +180,5 @@ class PatrolSpider(Spider):
                 self.count_error(f"other_{name}")
         request = getattr(failure, "request", None)
         self.logger.info("fetch failed: %s: %s", getattr(request, "url", "?"), failure.getErrorMessage())
+        if self.logger.isEnabledFor(10):
+            self.logger.debug("%s", failure.getTraceback())

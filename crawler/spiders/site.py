@@ -13,6 +13,7 @@ from crawler.config.schema import SiteTarget
 from crawler.frontier.claims import url_claims
 from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
+from crawler.spiders.seen_urls import SeenClaims, seen_urls
 from pipelines.engine.html_text import visible_text
 from pipelines.urls import canonical_url
 
@@ -38,10 +39,19 @@ class SiteSpider(PatrolSpider):
         self.hosts = {_host_key(u) for u in target.start_urls}
         self.follow = [re.compile(p) for p in target.follow]
         self.match_urls = [re.compile(p) for p in target.match_urls]
-        # Scheduled canonical URLs with the max_pages cap: in memory, or shared by every worker of the run.
-        self.claims = url_claims(self.crawler.settings, target.max_pages, self.crawler)
+        # Scheduled canonical URLs with the max_pages cap: shared by every worker of a frontier run (Redis), else
+        # this process's seen set, in memory or on disk for long crawls (crawler.spiders.seen_urls).
+        settings = self.crawler.settings
+        if settings.get("NETPATROL_FRONTIER_URL"):
+            self.claims: Any = url_claims(settings, target.max_pages, self.crawler)
+        else:
+            seen = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
+                             settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
+            self.claims = SeenClaims(seen, target.max_pages)
 
     async def start(self) -> AsyncIterator[Any]:
+        if isinstance(self.claims, SeenClaims) and self.crawler.stats is not None:
+            self.crawler.stats.set_value("netpatrol/seen_urls", self.claims.seen.kind)
         for url in self.target.start_urls:
             request = self._request(url)
             if request is not None:
@@ -59,6 +69,11 @@ class SiteSpider(PatrolSpider):
         # The spider dedupes by canonical URL itself; leaving the scheduler's filter out means a redirect
         # loop runs into REDIRECT_MAX_TIMES and is counted as an error instead of silently vanishing.
         return Request(url, callback=self.parse, errback=self.on_error, dont_filter=True)
+
+    def closed(self, reason: str) -> None:
+        close = getattr(getattr(self, "claims", None), "close", None)
+        if close is not None:
+            close()
 
     def should_follow(self, url: str) -> bool:
         parts = urlsplit(url)

@@ -127,7 +127,7 @@ class VerifySpider(PatrolSpider):
             return
         title, text = visible_text(response.text) if isinstance(response, TextResponse) else ("", "")
         matched = bool(self.matcher.match(title, text).matched) if response.status == 200 else False
-        blocked = response.status == 200 and isinstance(response, TextResponse) and self.looks_blocked(response)
+        blocked = response.status == 200 and isinstance(response, TextResponse) and self.looks_blocked(response) is not None
         self.record(item, classify_page(response.status, title, text, matched, item.title, blocked), response.url)
 
     async def check_failed(self, failure: Failure) -> None:

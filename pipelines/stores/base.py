@@ -175,6 +175,21 @@ class Store(WorkbenchStore, ABC):
     @abstractmethod
     def add_search_totals(self, totals: list[SearchTotal]) -> None: ...
 
+    def write_batch(self, documents: list[Document], observations: list[Observation],
+                    totals: list[SearchTotal] | None = None) -> None:
+        """Pages' documents, their hits and the latest search figures, committed together.
+
+        Backends make this atomic (SQLite: one transaction; Elasticsearch: one spool record), so a
+        killed crawl never leaves a page without its hits. This fallback is not atomic."""
+        self.add_documents(documents)
+        self.add_observations(observations)
+        if totals:
+            self.add_search_totals(totals)
+
+    def rebuild_counters(self, run_id: str) -> Run | None:
+        """Set an interrupted run's pages and hits from its stored rows (its last heartbeat may be long before)."""
+        return self.get_run(run_id)
+
     @abstractmethod
     def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run: ...
 

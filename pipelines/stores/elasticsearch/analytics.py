@@ -60,13 +60,16 @@ class AnalyticsMixin:
 
     # --- documents ---
     def add_documents(self, documents: list[Document]) -> None:
+        for record in self._document_records(documents):
+            self._write(record)
+
+    def _document_records(self, documents: list[Document]) -> list[dict[str, Any]]:
         by_index: dict[str, list[dict[str, Any]]] = {}
         for doc in documents:
             run = self._runs.get(doc.run_id)
             index = self.layout.documents_index(run.started_at if run is not None else doc.fetched_at)
             by_index.setdefault(index, []).append({"_id": _digest(*doc.key()), "doc": document_doc(doc)})
-        for index, docs in by_index.items():
-            self._write({"op": "docs", "action": "create", "index": index, "docs": docs})
+        return [{"op": "docs", "action": "create", "index": index, "docs": docs} for index, docs in by_index.items()]
 
     def documents(self, run_ids: Iterable[str], with_text: bool = False) -> list[Document]:
         ids = sorted(set(run_ids))

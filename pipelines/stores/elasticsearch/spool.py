@@ -34,6 +34,13 @@ ACK_SUFFIX = ".ack"
 REJECTED_FILE = "rejected.jsonl"
 
 
+def record_docs(data: dict[str, Any]) -> int:
+    """Documents one spool record writes (a batch record counts its parts'); at least 1."""
+    if data.get("op") == "batch":
+        return sum(len(p.get("docs", ())) or 1 for p in data.get("parts") or ()) or 1
+    return len(data.get("docs", ())) or 1
+
+
 def _ack_path(path: Path) -> Path:
     return path.with_name(path.name + ACK_SUFFIX)
 
@@ -98,7 +105,7 @@ class SegmentReader:
                 self.corrupt.append(line.decode("utf-8", "replace"))
                 continue
             records.append(Record(self._pos, data))
-            docs += len(data.get("docs", ())) or 1
+            docs += record_docs(data)
         return records
 
     def at_end(self) -> bool:
@@ -164,7 +171,7 @@ class MemoryTail:
                 record = self._buffer[self._cursor]
                 self._cursor += 1
                 out.append(record)
-                docs += len(record.data.get("docs", ())) or 1
+                docs += record_docs(record.data)
             return out
 
     def at_end(self) -> bool:
@@ -178,7 +185,7 @@ class MemoryTail:
         with self._lock:
             if self._file is not None:
                 return 1 << 30
-            return sum(len(self._buffer[i].data.get("docs", ())) or 1 for i in range(self._cursor, len(self._buffer)))
+            return sum(record_docs(self._buffer[i].data) for i in range(self._cursor, len(self._buffer)))
 
     def rewind(self) -> None:
         with self._lock:

@@ -34,6 +34,7 @@ from pipelines.stores.elasticsearch.templates import ensure
 from pipelines.stores.elasticsearch.writer import (RETRYABLE_STATUSES, BulkApplier, Unavailable, merge_summary, transport_reason,
                                          unreachable)
 from pipelines.stores.sqlite.store import _pid_alive
+from pipelines.stores.tracking import Document
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,13 @@ class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
         self._write(self._run_record(run))
 
     def add_observations(self, observations: list[Observation]) -> None:
+        for record, memory in self._observation_records(observations):
+            self._write(record, memory=memory)
+
+    def _observation_records(self, observations: list[Observation]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(spooled record, in-memory record) per index for these observations."""
         if not observations:
-            return
+            return []
         # Each document is serialized once: the spool line embeds those bytes and the writer thread sends the
         # same bytes in its bulk request. In memory it gets (id, bytes, what merging the item needs): no dicts
         # kept alive for the garbage collector to walk (see es_writer.MERGE_KEYS).
@@ -140,21 +146,38 @@ class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
             by_index.setdefault(self.layout.observations_index(started), []).append(
                 (layout_docs.observation_id(obs.run_id, obs.canonical_url), orjson.dumps(doc, default=str),
                  merge_summary(doc)))
+        out = []
         for index, docs in by_index.items():
             spooled = [{"_id": doc_id, "doc": orjson.Fragment(raw)} for doc_id, raw, _summary in docs]
-            self._write({"op": "observations", "index": index, "docs": spooled},
-                        memory={"op": "observations", "index": index, "docs": docs})
+            out.append(({"op": "observations", "index": index, "docs": spooled},
+                        {"op": "observations", "index": index, "docs": docs}))
         for run_id in {o.run_id for o in observations}:
             run = self._runs.get(run_id)
             if run is not None:
                 run.hits = len(self._run_urls[run_id])
+        return out
 
     def add_search_totals(self, totals: list[SearchTotal]) -> None:
         if totals:
-            self._write({"op": "docs", "action": "index", "index": self.layout.search_totals, "docs": [
-                {"_id": layout_docs.search_total_id(t.run_id, t.query), "doc": layout_docs.search_total_doc(t)}
-                for t in totals
-            ]})
+            self._write(self._totals_record(totals))
+
+    def _totals_record(self, totals: list[SearchTotal]) -> dict[str, Any]:
+        return {"op": "docs", "action": "index", "index": self.layout.search_totals, "docs": [
+            {"_id": layout_docs.search_total_id(t.run_id, t.query), "doc": layout_docs.search_total_doc(t)}
+            for t in totals
+        ]}
+
+    def write_batch(self, documents: list[Document], observations: list[Observation],
+                    totals: list[SearchTotal] | None = None) -> None:
+        """One spool record: once appended (the commit point), replay applies all of it; before, none of it."""
+        parts: list[tuple[dict[str, Any], dict[str, Any]]] = [(r, r) for r in self._document_records(documents)]
+        parts += self._observation_records(observations)
+        if totals:
+            record = self._totals_record(totals)
+            parts.append((record, record))
+        if parts:
+            self._write({"op": "batch", "parts": [p[0] for p in parts]},
+                        memory={"op": "batch", "parts": [p[1] for p in parts]})
 
     def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run:
         run = self._known_run(run_id)
@@ -278,9 +301,32 @@ class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
         for hit in dead:
             doc = hit["_source"]
             self._call(self.client.update, index=self.layout.runs, id=hit["_id"],
-                       doc={"status": "interrupted", "clean": False, "finished_at": doc.get("heartbeat_at")})
+                       doc={"status": "interrupted", "clean": False, "finished_at": doc.get("heartbeat_at"),
+                            **self._rebuilt(hit["_id"], doc)})
         if dead:
             self._call(self.client.indices.refresh, index=self.layout.runs)
+
+    def _rebuilt(self, run_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Pages of an interrupted run from its stored rows (hits are always counted from observations)."""
+        if doc.get("kind") == "search":
+            pages = sum(t.pages for t in self.search_totals([run_id]))
+        else:
+            resp = self._call(self.client.count, index=self.layout.documents_pattern, ignore_unavailable=True,
+                              allow_no_indices=True,
+                              query={"bool": {"filter": [{"term": {"run_id": run_id}}, {"term": {"kind": "page"}}]}})
+            pages = int(resp.body["count"])
+        stats = dict(doc.get("stats") or {})
+        stats.update({"counters": "rebuilt from stored rows", "heartbeat_pages": doc.get("pages", 0)})
+        return {"pages": pages, "stats": stats}
+
+    def rebuild_counters(self, run_id: str) -> Run | None:
+        self._before_read()
+        try:
+            doc = self._call(self.client.get, index=self.layout.runs, id=run_id).body["_source"]
+        except NotFoundError:
+            return None
+        self._call(self.client.update, index=self.layout.runs, id=run_id, doc=self._rebuilt(run_id, doc), refresh=True)
+        return self.get_run(run_id)
 
     def _hits_per_run(self, run_ids: list[str]) -> dict[str, int]:
         counts: dict[str, int] = {}

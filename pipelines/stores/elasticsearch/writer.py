@@ -143,6 +143,13 @@ def _newest_wins(stored: dict[str, Any], observations: list[dict[str, Any]]) -> 
     return not fresh or max(fresh) >= (stored.get("last_seen") or "")
 
 
+def spool_parts(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The writes of one spool record: a batch record (a page's document with its hits) holds several."""
+    if data.get("op") == "batch":
+        return list(data.get("parts") or ())
+    return [data]
+
+
 class BulkApplier:
     """Turns groups of spool records into bulk requests against one cluster and prefix."""
 
@@ -167,9 +174,9 @@ class BulkApplier:
         groups: list[list[Record]] = []
         kind = None
         for record in records:
-            data = record.data
-            this = ("direct" if data.get("op") == "docs" and data.get("index") == self.layout.items else
-                    "merge" if data.get("op") == "observations" else None)
+            parts = spool_parts(record.data)
+            this = ("direct" if any(p.get("op") == "docs" and p.get("index") == self.layout.items for p in parts) else
+                    "merge" if any(p.get("op") == "observations" for p in parts) else None)
             if not groups or (this is not None and kind is not None and this != kind):
                 groups.append([])
                 kind = None
@@ -183,8 +190,7 @@ class BulkApplier:
         actions: list[dict[str, Any]] = []
         observations: dict[tuple[str, str], tuple[Any, ...]] = {}  # (index, id) -> merge summary
         runs: dict[str, dict[str, Any]] = {}
-        for record in records:
-            data = record.data
+        for data in (part for record in records for part in spool_parts(record.data)):
             op = data.get("op")
             if op == "observations":
                 for entry in data["docs"]:

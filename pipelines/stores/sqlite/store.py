@@ -17,6 +17,7 @@ from pipelines.errors import StoreError
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.sqlite.tracking import SQLiteTrackingMixin
 from pipelines.stores.sqlite.workbench import SQLiteWorkbenchMixin
+from pipelines.stores.tracking import Document
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -191,6 +192,35 @@ class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
         )])
 
     def add_observations(self, observations: list[Observation]) -> None:
+        if observations:
+            self._atomic(lambda: self._insert_observations(observations))
+
+    def write_batch(self, documents: list[Document], observations: list[Observation],
+                    totals: list[SearchTotal] | None = None) -> None:
+        """Documents, their hits and the search figures in one transaction: all of them or none."""
+        def write() -> None:
+            self._insert_documents(documents)
+            self._insert_observations(observations)
+            if totals:
+                self._insert_totals(totals)
+
+        if documents or observations or totals:
+            self._atomic(write)
+
+    def _atomic(self, work: Any) -> None:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                work()
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: write failed: {exc}") from None
+
+    def _insert_observations(self, observations: list[Observation]) -> None:
+        """Inside a transaction: observations, their items and evidence, and the runs' hit counts."""
         if not observations:
             return
         rows = [
@@ -204,59 +234,52 @@ class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
              o.title, o.snippet)
             for o in observations
         ]
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                new = []
-                for row, item in zip(rows, items):
-                    cur = self.db.execute(
-                        "INSERT OR IGNORE INTO observations (run_id, canonical_url, target, url, domain, seen_at, kind,"
-                        " categories, rules, score, title, snippet, query, rank, explanation, ad, risk, wrapped_url)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        row,
-                    )
-                    if cur.rowcount:
-                        new.append(item)
-                self.db.executemany(
-                    "INSERT INTO items (canonical_url, url, domain, first_seen, last_seen, times_seen, categories, rules,"
-                    " title, snippet) VALUES (?,?,?,?,?,1,?,?,?,?)"
-                    " ON CONFLICT (canonical_url) DO UPDATE SET"
-                    "  first_seen=min(first_seen, excluded.first_seen), last_seen=max(last_seen, excluded.last_seen),"
-                    "  times_seen=times_seen+1, url=excluded.url, categories=excluded.categories,"
-                    "  rules=excluded.rules, title=excluded.title, snippet=excluded.snippet, status='online'",
-                    new,
-                )
-                evidence = [
-                    (o.run_id, o.canonical_url, e.kind, e.path, e.sha256, e.size, e.fetched_at, e.media_type)
-                    for o in observations
-                    for e in o.evidence
-                ]
-                if evidence:
-                    self.db.executemany(
-                        "INSERT OR IGNORE INTO evidence (run_id, canonical_url, kind, path, sha256, size, fetched_at,"
-                        " media_type) VALUES (?,?,?,?,?,?,?,?)",
-                        evidence,
-                    )
-                run_ids = {o.run_id for o in observations}
-                for run_id in run_ids:
-                    self.db.execute(
-                        "UPDATE runs SET hits=(SELECT count(*) FROM observations WHERE run_id=?) WHERE id=?",
-                        (run_id, run_id),
-                    )
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed: {exc}") from None
+        new = []
+        for row, item in zip(rows, items):
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO observations (run_id, canonical_url, target, url, domain, seen_at, kind,"
+                " categories, rules, score, title, snippet, query, rank, explanation, ad, risk, wrapped_url)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            if cur.rowcount:
+                new.append(item)
+        self.db.executemany(
+            "INSERT INTO items (canonical_url, url, domain, first_seen, last_seen, times_seen, categories, rules,"
+            " title, snippet) VALUES (?,?,?,?,?,1,?,?,?,?)"
+            " ON CONFLICT (canonical_url) DO UPDATE SET"
+            "  first_seen=min(first_seen, excluded.first_seen), last_seen=max(last_seen, excluded.last_seen),"
+            "  times_seen=times_seen+1, url=excluded.url, categories=excluded.categories,"
+            "  rules=excluded.rules, title=excluded.title, snippet=excluded.snippet, status='online'",
+            new,
+        )
+        evidence = [
+            (o.run_id, o.canonical_url, e.kind, e.path, e.sha256, e.size, e.fetched_at, e.media_type)
+            for o in observations
+            for e in o.evidence
+        ]
+        if evidence:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO evidence (run_id, canonical_url, kind, path, sha256, size, fetched_at,"
+                " media_type) VALUES (?,?,?,?,?,?,?,?)",
+                evidence,
+            )
+        for run_id in {o.run_id for o in observations}:
+            self.db.execute(
+                "UPDATE runs SET hits=(SELECT count(*) FROM observations WHERE run_id=?) WHERE id=?",
+                (run_id, run_id),
+            )
 
     def add_search_totals(self, totals: list[SearchTotal]) -> None:
-        self._tx([(
+        self._atomic(lambda: self._insert_totals(totals))
+
+    def _insert_totals(self, totals: list[SearchTotal]) -> None:
+        self.db.executemany(
             "INSERT OR REPLACE INTO search_totals (run_id, query, target, total, results, matched, pages, recorded_at,"
             " lost, lost_reasons, ads) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [(t.run_id, t.query, t.target, t.total, t.results, t.matched, t.pages, t.recorded_at, t.lost,
               json.dumps(sorted(t.lost_reasons)), t.ads) for t in totals],
-        )], many=True)
+        )
 
     def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run:
         now = iso(utcnow())
@@ -289,6 +312,28 @@ class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
         dead = [(hb, run_id) for run_id, pid, hb in rows if pid and not _pid_alive(pid)]
         if dead:
             self._tx([("UPDATE runs SET status='interrupted', finished_at=? WHERE id=?", (hb, run_id)) for hb, run_id in dead])
+            for _hb, run_id in dead:
+                self.rebuild_counters(run_id)
+
+    def rebuild_counters(self, run_id: str) -> Run | None:
+        """An interrupted run's pages and hits from its stored rows; the heartbeat's figures are kept in its stats.
+
+        Pages: its stored page documents (site runs) or its search result pages (search runs)."""
+        run = self.get_run(run_id)
+        if run is None:
+            return None
+        if run.kind == "search":
+            (pages,) = self.db.execute("SELECT coalesce(sum(pages), 0) FROM search_totals WHERE run_id=?",
+                                       (run_id,)).fetchone()
+        else:
+            (pages,) = self.db.execute("SELECT count(*) FROM documents WHERE run_id=? AND kind='page'",
+                                       (run_id,)).fetchone()
+        (hits,) = self.db.execute("SELECT count(*) FROM observations WHERE run_id=?", (run_id,)).fetchone()
+        stats = {**run.stats, "counters": "rebuilt from stored rows", "heartbeat_pages": run.pages,
+                 "heartbeat_hits": run.hits}
+        self._tx([("UPDATE runs SET pages=?, hits=?, stats=? WHERE id=?",
+                   (pages, hits, json.dumps(stats, default=str), run_id))])
+        return self.get_run(run_id)
 
     def runs(self, target: str | None = None, since: str | None = None, until: str | None = None) -> list[Run]:
         self._reap()

@@ -79,16 +79,22 @@ class SQLiteTrackingMixin:
     def add_documents(self, documents: list[Document]) -> None:
         if not documents:
             return
+        self._atomic(lambda: self._insert_documents(documents))  # type: ignore[attr-defined]
+
+    def _insert_documents(self, documents: list[Document]) -> None:
+        """Inside a transaction (see `SQLiteStore.write_batch`)."""
+        if not documents:
+            return
         rows = [
             (d.run_id, d.canonical_url, d.query or "", d.rank or 0, d.target, d.kind, d.url, d.domain, d.fetched_at,
              int(d.matched), json.dumps(d.categories), json.dumps(d.rules), d.text_z, int(d.ad), d.risk, d.wrapped_url)
             for d in documents
         ]
-        self._tx([(
+        self.db.executemany(
             "INSERT OR IGNORE INTO documents (run_id, canonical_url, query, rank, target, kind, url, domain, fetched_at,"
             " matched, categories, rules, text_z, ad, risk, wrapped_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
-        )], many=True)
+        )
 
     def documents(self, run_ids: Iterable[str], with_text: bool = False) -> list[Document]:
         text = "text_z" if with_text else "NULL"
