@@ -444,17 +444,34 @@ class Matcher:
                            page=page, matcher=self)
 
     def _reporting(self, page: Page, category: str, evs: list[RuleEvaluation], applies: list) -> bool:
-        """Does the page carry reporting, warning or compliance words for this category anywhere?"""
-        if any(s.signal.weight < 0 for s, _, _ in applies):
+        """Reporting, warning or compliance words in the title or in the block (line) of a fired trigger?
+        Other blocks (a footer, a disclaimer, an appended line) change nothing."""
+        blocks: dict[str, set[int]] = defaultdict(set)
+        for ev in evs:
+            if ev.trigger is not None:
+                kind, _, name, span, _ = ev.trigger
+                field = page.fields[name]
+                blocks[name].add(field.block(span[0], "plain" if kind == "regex" else "key"))
+
+        def inside(name: str, span: Span) -> bool:
+            field = page.fields.get(name)
+            return field is not None and (name == "title" or field.block(span[0]) in blocks.get(name, ()))
+
+        if any(s.signal.weight < 0 and inside(name, span) for s, name, span in applies):
             return True
-        if any(ev.cancelled or ev.blocked for ev in page.evaluations if ev.compiled.rule.category == category):
-            return True
+        for ev in page.evaluations:
+            if ev.compiled.rule.category != category:
+                continue
+            if any(inside(name, cspan) for _, name, _, _, _, cspan in ev.cancelled):
+                return True
+            if ev.blocked is not None and inside(ev.blocked[1], ev.blocked[2]):
+                return True
         for ev in evs:
             for t in ev.compiled.none_ids:
                 for name in ev.compiled.fields:
                     field = page.fields.get(name)
                     if field is not None and t in field.found and any(
-                            not negated(field.kb, span[0]) for span in self.occurrences(field, t)):
+                            not negated(field.kb, span[0]) and inside(name, span) for span in self.occurrences(field, t)):
                         return True
         return False
 

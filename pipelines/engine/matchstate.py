@@ -65,7 +65,7 @@ class CompiledContext:
 class FieldScan:
     """One field of a page: its normalized forms and the terms and regexes found in it."""
 
-    __slots__ = ("name", "norm", "kb", "found", "regex_found", "_occ", "_plain_bytes", "_soft_bytes", "_breaks")
+    __slots__ = ("name", "norm", "kb", "found", "regex_found", "_occ", "_plain_bytes", "_soft_bytes", "_breaks", "_lines")
 
     def __init__(self, name: str, norm: Normalized, kb: bytes, found: dict[int, int]) -> None:
         self.name = name
@@ -77,6 +77,13 @@ class FieldScan:
         self._plain_bytes: bytes | None = None
         self._soft_bytes: set[int] | None = None
         self._breaks: tuple[list[int], list[int]] | None = None
+        self._lines: tuple[list[int], list[int]] | None = None
+
+    def block(self, offset: int, form: str = "key") -> int:
+        """The block (line) number of a byte offset: page text has one line per DOM block."""
+        if self._lines is None:
+            self._lines = breaks(self.norm, self.norm._to_key, lines=True)
+        return sentence_of(self._lines[0] if form == "key" else self._lines[1], offset)
 
     def sentence(self, offset: int, form: str = "key") -> int:
         """The sentence number of a byte offset in the key form (terms) or the plain form (regexes)."""

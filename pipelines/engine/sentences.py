@@ -20,16 +20,17 @@ if TYPE_CHECKING:
     from pipelines.engine.normalize import Normalized
 
 _BREAK = re.compile(r"[。！？；!?;\n\r\u2028\u2029]+|\.(?=\s)")
+_LINE = re.compile(r"[\n\r\u2028\u2029]+")
 # A negation right before a word: 无需/无须/不需(要)/不用/不必/免/勿需/毋须/没有/不要 (up to two characters
 # between: 无需身份登记), or an English "no"/"without"/"don't need" (one word between: no photo id).
 _NEGATED_CJK = re.compile(r"(?:无需|无须|毋须|勿需|不需要?|不用|不必|(?<![避豁难以未减赦罢幸])免)(?:[\u4e00-\u9fff]{0,2})\s?$")
 _NEGATED_LATIN = re.compile(r"(?:^|[^a-z])(?:no|without|zero|dont need|don't need|not need|never ask for)\s(?:[a-z]+\s)?$")
 
 
-def breaks(norm: "Normalized", steps_to_key: list) -> tuple[list[int], list[int]]:
-    """(key-form byte offsets, plain-form byte offsets) of the sentence breaks of a field, in order."""
+def breaks(norm: "Normalized", steps_to_key: list, lines: bool = False) -> tuple[list[int], list[int]]:
+    """(key-form byte offsets, plain-form byte offsets) of the sentence (or line) breaks of a field, in order."""
     plain = norm.plain
-    chars = [m.start() for m in _BREAK.finditer(plain)]
+    chars = [m.start() for m in (_LINE if lines else _BREAK).finditer(plain)]
     if not chars:
         return [], []
     plain_bytes = _byte_offsets(plain, chars)
