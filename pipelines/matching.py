@@ -24,6 +24,10 @@ class MatchingPipeline:
         if isinstance(item, (PageItem, ResultItem)):
             if isinstance(item, ResultItem):  # a search result: its text is the engine's snippet
                 item.match = self.matcher.match(item.title, snippet=item.text, url=item.url)
+            elif item.kind == "link":  # a listing seen as a link on an index page: its text is the entry's
+                item.match = self.matcher.match(snippet=item.text, url=item.url)
+                if item.match.matched:
+                    item.match.explanation["seen_on"] = item.meta.get("seen_on")
             else:
                 item.match = self.matcher.match(item.title, item.text, url=item.url)
             if self.stats is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipelines.errors import UsageError
-from pipelines.engine.html_text import visible_text
+from pipelines.engine.anatomy import anatomy
 from pipelines.engine.matcher import Matcher, MatchResult
 from pipelines.engine.rules import CATEGORIES
 
@@ -113,8 +113,8 @@ def match_record(matcher: Matcher, record: dict[str, Any]) -> MatchResult:
     if record.get("text") is not None:
         text = str(record["text"])
     elif record.get("html") is not None:
-        html_title, text = visible_text(str(record["html"]))
-        title = title or html_title
+        page = anatomy(str(record["html"]), str(record.get("url") or ""))
+        title, text = title or page.title, page.content()
     else:
         text = ""
     return matcher.match(title, text, url=str(record.get("url") or ""), snippet=str(record.get("snippet") or ""))

@@ -23,7 +23,7 @@ from pipelines.engine.matchstate import (CompiledContext, CompiledRule, Compiled
 from pipelines.engine.normalize import is_latin_boundary, normalize, normalize_text, plain
 from pipelines.engine.regexes import RegexEngine, RegexSource
 from pipelines.engine.rules import FIELDS, Context, Rule, RuleSet, term_core
-from pipelines.engine.sentences import negated
+from pipelines.engine.sentences import denied, negated
 
 _UNITS = re.compile(r"[a-z0-9]+|[^\W_]")
 MAX_OCCURRENCES = 200  # per term and field: enough for any context or near decision
@@ -426,6 +426,10 @@ class Matcher:
                          for ev in evs)
             page.scores[category] = score
             page.needed[category] = needed
+            # The title is the page's headline: a listing does not headline itself with 警惕, 打击, 远离.
+            if self._title_reports(page, evs):
+                page.wants_signal.append(category)
+                continue
             # Reporting or warning words elsewhere on the page veto nothing; they only ask for what any
             # real listing carries anyway: a listing signal (a contact, a price, an order term).
             if not positive and self._reporting(page, category, evs, applies):
@@ -475,6 +479,15 @@ class Matcher:
                         return True
         return False
 
+    def _title_reports(self, page: Page, evs: list[RuleEvaluation]) -> bool:
+        """Does the title carry a reporting or warning (context) word of these rules?"""
+        title = page.fields.get("title")
+        if title is None:
+            return False
+        contexts = {ci for ev in evs for ci in ev.compiled.contexts}
+        return any(t in title.found and any(not negated(title.kb, sp[0]) for sp in self.occurrences(title, t))
+                   for ci in contexts for t in self.contexts[ci].term_ids)
+
     def _near_trigger(self, page: Page, evs: list[RuleEvaluation], cs: CompiledSignal) -> bool:
         """Does a (term) signal occur in the sentence of one of these rules' triggers?"""
         for ev in evs:
@@ -511,6 +524,8 @@ class Matcher:
                 for t in cs.term_ids:
                     if t in field.found:
                         spans = self.occurrences(field, t)
+                        if cs.signal.weight > 0:  # "金币无法充值" is no offer
+                            spans = [sp for sp in spans if not denied(field.kb, sp[0])]
                         if spans:
                             found = (cs, name, f"term:{t}", spans[0])
                             break

@@ -64,3 +64,12 @@ def negated(kb: bytes, start: int) -> bool:
     if not before:
         return False
     return bool(_NEGATED_CJK.search(before) or _NEGATED_LATIN.search(before))
+
+
+_DENIED = re.compile(r"(?:无法|不能|不可以?|不支持|不提供|禁止|严禁|拒绝)[\u4e00-\u9fff]?$")
+
+
+def denied(kb: bytes, start: int) -> bool:
+    """Is an offer word denied ("金币无法充值", "不能兑换现金")? Then it is no sign of a listing."""
+    before = kb[max(0, start - 18):start].decode("utf-8", "ignore")
+    return bool(before and _DENIED.search(before))
