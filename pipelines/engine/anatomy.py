@@ -167,6 +167,7 @@ class TemplateLearner:
         self.min_pages = min_pages
         self.counts: dict[str, dict[str, int]] = {}
         self.pages: dict[str, set[str]] = {}
+        self.templates: dict[str, set[str]] = {}  # kept up to date as pages come: no rescan per page
 
     def observe(self, host: str, page: Anatomy) -> None:
         keys = page.keys()
@@ -176,15 +177,17 @@ class TemplateLearner:
             return
         seen.add(signature)
         counts = self.counts.setdefault(host, {})
+        template = self.templates.setdefault(host, set())
         for key in keys:
-            counts[key] = counts.get(key, 0) + 1
+            n = counts[key] = counts.get(key, 0) + 1
+            if n == self.min_pages:
+                template.add(key)
 
     def page_count(self, host: str) -> int:
         return len(self.pages.get(host, ()))
 
     def template(self, host: str) -> set[str]:
-        counts = self.counts.get(host, {})
-        return {key for key, n in counts.items() if n >= self.min_pages}
+        return self.templates.get(host, set())
 
     def learn(self, host: str, pages: Iterable[Anatomy]) -> set[str]:
         for page in pages:
