@@ -161,7 +161,9 @@ def test_context_cancels_news_but_not_the_offer(features: Matcher) -> None:
     assert rule["reason"] == "every occurrence stands near a context word"
     assert rule["cancelled"][0]["by"]["text"] in ("警方", "打击")
     # A mention far from any context word still counts.
-    assert features.match("警方打击", "。" * 3 + "今天天气很好我们去公园散步吧然后回家" + "网络赌博平台").matched
+    assert features.match("", "警方打击" + "。" * 3 + "今天天气很好我们去公园散步吧然后回家" + "网络赌博平台").matched
+    # The title is the page's headline: a reporting word there holds back the whole page.
+    assert not features.match("警方打击", "今天天气很好我们去公园散步吧然后回家。网络赌博平台").matched
 
 
 def test_signals_raise_and_reporting_lowers_the_score(features: Matcher) -> None:

@@ -456,6 +456,12 @@ class Matcher:
                 kind, _, name, span, _ = ev.trigger
                 field = page.fields[name]
                 blocks[name].add(field.block(span[0], "plain" if kind == "regex" else "key"))
+            for name in ev.compiled.fields:  # every block where one of its trigger terms stands
+                field = page.fields.get(name)
+                if field is not None:
+                    for t in ev.compiled.any_ids:
+                        if t in field.found:
+                            blocks[name].update(field.block(sp[0]) for sp in self.occurrences(field, t))
 
         def inside(name: str, span: Span) -> bool:
             field = page.fields.get(name)
