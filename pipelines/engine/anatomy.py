@@ -11,8 +11,10 @@ disclaimer ("谨防诈骗，请举报") or a "related listings" sidebar. So a pa
 * **template**: a block whose text the host's template (`TemplateLearner`) has seen on several pages.
 * **content**: the rest; the only text that is matched.
 
-Chosen over trafilatura, jusText and readability-lxml after measuring (bench/anatomy.py): they
-return one main text, not the link blocks the crawl needs, and are 3-10x slower per page.
+Chosen over trafilatura after measuring (bench/anatomy.py, 1,183 template-wrapped labeled pages):
+0.8 ms/page against 64 ms, precision 0.962 against 0.891 (trafilatura keeps footers and sidebars),
+recall 1.000 against 0.998; and trafilatura returns one main text, not the index links the crawl
+needs. jusText and readability-lxml were not measured (not installed here); they share that limit.
 """
 
 from __future__ import annotations
