@@ -108,6 +108,16 @@ NETPATROL_ES_CLIENT_RETRIES = 1  # the client's own retries on a connection erro
 NETPATROL_ES_BULK_DOCS = 1000  # documents per bulk request (spooled writes are grouped up to this)
 NETPATROL_ES_CLOSE_TIMEOUT = 60.0  # seconds a finishing crawl waits for the cluster before leaving writes in the spool
 
+# Shared Redis frontier (crawler.frontier; the config's `frontier:` section fills the first four).
+NETPATROL_FRONTIER_URL = None  # Redis URL; None: the in-process frontier of a single `netpatrol run`
+NETPATROL_FRONTIER_PREFIX = "netpatrol"  # prefix of every Redis key
+NETPATROL_FRONTIER_LEASE = 30.0  # seconds a dead worker's leased requests wait before they go back to the queue
+NETPATROL_FRONTIER_RECONNECT_WAIT = 120.0  # seconds `run` waits for an unreachable Redis before `interrupted`
+NETPATROL_FRONTIER_ROLE = None  # "seed" (netpatrol run) or "worker" (netpatrol worker)
+NETPATROL_FRONTIER_WORKER = None  # the worker's name, under which its leases are held
+NETPATROL_FRONTIER_TICK = 1.0  # seconds between a worker's flush-and-acknowledge rounds
+NETPATROL_FRONTIER_POLL = 0.5  # seconds an idle worker waits before asking Redis for requests again
+
 # Scheduled patrols (crawler.scheduling; the config's `scheduler:` section overrides the first four).
 NETPATROL_SCHEDULER_MAX_CONCURRENT_RUNS = 2  # runs at once; further due targets wait their turn
 NETPATROL_SCHEDULER_MISFIRE_GRACE = 600.0  # seconds: a firing missed by less runs once (coalesced) on start

@@ -78,3 +78,16 @@ def make_config(tmp_path: Path) -> Any:
         return write_config(tmp_path, body, name)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The shared test Redis (scripts/test starts it), or a private one when redis-server is installed."""
+    from redis_support import ENV, RedisServer
+
+    url = os.environ.get(ENV)
+    if url:
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url

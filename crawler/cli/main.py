@@ -150,6 +150,13 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK — {len(config.targets)} target(s): "
           + ", ".join(f"{t.name} ({t.type})" for t in config.targets)
           + f"; store {config.store.backend}; {len(matcher.ruleset)} rules, version {matcher.ruleset.version}")
+    if config.frontier.backend == "redis":
+        if config.store.backend == "sqlite":
+            print(f"{args.file}: note: frontier redis with the SQLite store: every `netpatrol worker` must run on"
+                  " this host (SQLite is a local file); use store: {backend: elasticsearch} for workers on several hosts")
+        else:
+            print(f"{args.file}: frontier redis: `netpatrol worker --config {args.file}` on any host that reaches"
+                  " Redis and Elasticsearch")
     return 0
 
 
@@ -266,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.schedule import register as register_scheduling
 
     register_scheduling(sub)  # `schedule`, `jobs list|run`, `status`
+    from crawler.cli.workers import register as register_workers
+
+    register_workers(sub)  # `worker`, `workers`
     return parser
 
 

@@ -333,8 +333,31 @@ class SchedulerConfig(Strict):
         return self
 
 
+class FrontierConfig(Strict):
+    """Where a run's requests wait: in the crawling process (memory), or in Redis, shared by `netpatrol worker`s."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    url: str | None = Field(None, description="Redis URL of the shared frontier, e.g. redis://127.0.0.1:6379/0")
+    prefix: str = Field("netpatrol", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,60}$",
+                        description="prefix of every Redis key (several deployments can share one Redis)")
+    lease: Duration = Field(defaults.NETPATROL_FRONTIER_LEASE, gt=0, le=3600,
+                            description="how long a worker's requests stay leased after its last heartbeat")
+    reconnect_wait: Duration = Field(defaults.NETPATROL_FRONTIER_RECONNECT_WAIT, gt=0,
+                                     description="how long `run` waits for an unreachable Redis before the run is `interrupted`")
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> "FrontierConfig":
+        if self.backend == "redis":
+            if not self.url:
+                raise ValueError("backend 'redis' needs `url` (e.g. redis://127.0.0.1:6379/0)")
+            if not re.match(r"^(rediss?|unix)://", self.url):
+                raise ValueError(f"not a Redis URL: {self.url!r} (redis://host:port/db, rediss://, unix://)")
+        return self
+
+
 class Config(Strict):
     store: StoreConfig = StoreConfig()
+    frontier: FrontierConfig = FrontierConfig()
     browser: BrowserConfig = BrowserConfig()
     rules: Path | None = None
     allow_private_networks: bool = False

@@ -137,6 +137,8 @@ def run_round(
     base = base_settings(loaded, log_level, progress_mode)
     for key, value in (extra_settings or {}).items():
         base.set(key, value, priority="cmdline")
+    if loaded.config.frontier.backend == "redis":
+        return run_on_frontier(loaded, runnable, refused, base, run_ids, progress_mode)
     process = AsyncCrawlerProcess(base)
     crawlers: list[Crawler] = []
     browser = find_browser(loaded.config.browser, loaded)
@@ -168,6 +170,32 @@ def run_round(
         store = getattr(crawler, "_netpatrol_store", None)
         if store is not None:
             store.close()
+    return RoundResult(runs, refused)
+
+
+def run_on_frontier(
+    loaded: LoadedConfig,
+    targets: list[SiteTarget | SearchTarget],
+    refused: dict[str, str],
+    base: Settings,
+    run_ids: dict[str, str] | None,
+    progress_mode: str,
+) -> RoundResult:
+    """Seed each target's run into the shared Redis frontier and wait for `netpatrol worker`s to crawl it."""
+    from crawler.config.stores import open_store
+    from crawler.frontier.coordinator import Coordinator, seed_settings
+    from crawler.runtime.context import matcher_from_config
+
+    rules_version = matcher_from_config(loaded).ruleset.version
+    with open_store(loaded) as store:
+        coordinator = Coordinator(loaded, store, base, progress=progress_mode != "off")
+        for target in targets:
+            run_id = (run_ids or {}).get(target.name) or new_run_id(target.name)
+            settings = seed_settings(loaded, target_settings(base, target, run_id))
+            why = coordinator.start(target, run_id, settings, rules_version)
+            if why:
+                refused[target.name] = why
+        runs = coordinator.wait()
     return RoundResult(runs, refused)
 
 

@@ -25,6 +25,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from crawler.config.schema import SearchTarget, SiteTarget
+from crawler.frontier.attribution import attribute
 from crawler.runtime.context import config_from, matcher_from_config, target_from
 from crawler.middlewares.private_network import PrivateAddressBlocked
 from crawler.render.errors import NeedsJavaScript, RenderError
@@ -126,6 +127,7 @@ class PatrolSpider(Spider):
 
     def on_error(self, failure: Failure) -> None:
         """Errback: classify network-level failures; never raise."""
+        attribute(getattr(failure, "request", None))  # a frontier worker counts this for the request's lease
         if failure.check(PrivateAddressBlocked):
             self.count_error("private_network")
             self.logger.warning("%s", failure.value)

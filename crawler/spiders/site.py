@@ -10,6 +10,7 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from crawler.config.schema import SiteTarget
+from crawler.frontier.claims import url_claims
 from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
 from pipelines.engine.anatomy import Anatomy, anatomy
@@ -25,26 +26,37 @@ class SiteSpider(PatrolSpider):
     name = "site"
     target: SiteTarget
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "SiteSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, SiteSpider)
+        spider._setup()  # before any response: a frontier worker may get one before it reads its start
+        return spider
+
     def _setup(self) -> None:
         target = self.target
         self.hosts = {_host_key(u) for u in target.start_urls}
         self.follow = [re.compile(p) for p in target.follow]
         self.match_urls = [re.compile(p) for p in target.match_urls]
-        self.scheduled: set[str] = set()
+        # Scheduled canonical URLs with the max_pages cap: in memory, or shared by every worker of the run.
+        self.claims = url_claims(self.crawler.settings, target.max_pages, self.crawler)
         self.link_listings: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
-        self._setup()
         for url in self.target.start_urls:
             request = self._request(url)
             if request is not None:
                 yield request
 
     def _request(self, url: str) -> Request | None:
-        key = canonical_url(url)
-        if key in self.scheduled or len(self.scheduled) >= self.target.max_pages:
-            return None
-        self.scheduled.add(key)
+        return self._requests([url])[0]
+
+    def _requests(self, urls: list[str]) -> list[Request | None]:
+        """Requests for the URLs not scheduled yet, under the cap (one Redis call for a page's links)."""
+        claimed = self.claims.claim_many([canonical_url(u) for u in urls])
+        return [self._new_request(u) if ok else None for u, ok in zip(urls, claimed)]
+
+    def _new_request(self, url: str) -> Request:
         # The spider dedupes by canonical URL itself; leaving the scheduler's filter out means a redirect
         # loop runs into REDIRECT_MAX_TIMES and is counted as an error instead of silently vanishing.
         return Request(url, callback=self.parse, errback=self.on_error, dont_filter=True)
@@ -80,13 +92,23 @@ class SiteSpider(PatrolSpider):
         if self.should_match(page.url):
             yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status,
                            meta={**self.evidence_meta(page), "anatomy": blocks})
+        follow = []
         for href in page.css("a::attr(href)").getall():
             url = urljoin(page.url, href.strip())
             if self.should_follow(url):
-                request = self._request(url)
-                if request is not None:
-                    yield request
+                follow.append(url)
+        for request in self._requests(follow):
+            if request is not None:
+                yield request
         yield from self.link_items(page, blocks)
+
+    def _reachable(self, url: str, key: str) -> bool:
+        """Will this crawl visit the URL? Followed and claimed under max_pages. With claims shared in Redis
+        the cap cannot be told from "already scheduled", so a followed link counts as reachable there."""
+        if not self.should_follow(url):
+            return False
+        seen = getattr(self.claims, "seen", None)
+        return key in seen if seen is not None else True
 
     def link_items(self, page: TextResponse, blocks: Anatomy) -> Iterator[PageItem]:
         """An index block's links to pages this crawl will not visit (off-site, not followed, beyond
@@ -96,7 +118,7 @@ class SiteSpider(PatrolSpider):
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             key = canonical_url(url)
-            if key in self.scheduled or key in self.link_listings:
+            if key in self.link_listings or self._reachable(url, key):
                 continue
             self.link_listings.add(key)
             yield PageItem(url=url, target=self.target.name, fetched_at=self.now(), html="", title=text[:500],

@@ -25,6 +25,10 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     length: int = 0  # for streamed (callable) bodies
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.body, bytes) or callable(self.body)):
+            raise TypeError(f"a reply body is bytes or a callable, not {type(self.body).__name__}")
+
 
 def loopback_host(host: str) -> str:
     if host == "localhost":

@@ -181,7 +181,7 @@ def route(site: "DemoSite", path: str, query: dict[str, list[str]]) -> Reply | N
             + _FILL % {"api": json.dumps(f"/js/api/gen/{index}")}
             + "\n</body>\n</html>\n"
         )
-        return Reply(200, page, HTML_UTF8)
+        return Reply(200, page.encode(), HTML_UTF8)
     if path in ("/mixed/", "/mixed"):
         return _pages_index(site, "/mixed/", arg("n", "100"))
     if path.startswith("/mixed/"):
@@ -214,7 +214,7 @@ def _pages_index(site: "DemoSite", prefix: str, raw: str) -> Reply:
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>页面列表（{n}）</title>\n</head>\n<body>\n<h1>页面列表</h1>\n<ul>\n{rows}</ul>\n</body>\n</html>\n"
     )
-    return Reply(200, page, HTML_UTF8)
+    return Reply(200, page.encode(), HTML_UTF8)
 
 
 def _listing_json(site: "DemoSite", listing_id: str) -> dict[str, Any] | None:
