@@ -66,6 +66,8 @@ class DocumentArchivePipeline:
     async def process_item(self, item: object) -> object:
         if not isinstance(item, (PageItem, ResultItem)) or item.match is None:
             return item
+        if item.kind == "link" and not item.match.matched:  # an index entry is no page examined
+            return item
         match = item.match
         blob = pack_text(item.title, item.text) if self.keep_text else None
         if blob is not None:

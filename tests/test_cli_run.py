@@ -238,3 +238,27 @@ def test_list_pages_and_footer_change_no_count(cli, make_config, site: DemoSite)
                  "--compare", f"{c['started_at']}..{c['started_at']}").json()
     assert report["baseline"]["hits"] == len(expected)
     assert report["compare"]["hits"] == len(expected) - len(taken)
+
+
+def test_unreachable_index_links_count_as_listings(cli, make_config, site: DemoSite) -> None:
+    """With max_pages too small to reach the item pages, the list page's entries are the listings:
+    each hit is the linked item URL, seen on the list page; the list page itself is no hit."""
+    config = make_config(f"""
+        store: {{path: data/np.db}}
+        allow_private_networks: true
+        targets:
+          - name: market
+            type: site
+            start_urls: ["{site.base_url}/list/latest"]
+            follow: ["^/item/"]
+            max_pages: 1
+            politeness: {{concurrency: 2, autothrottle: false}}
+        """)
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    hits = cli("hits", "--config", str(config), "--format", "json").json()
+    urls = {h["url"] for h in hits}
+    assert urls and urls <= listing_urls(site)
+    assert f"{site.base_url}/list/latest" not in urls
+    db = sqlite3.connect(Path(config).parent / "data" / "np.db")
+    explanations = [json.loads(e) for (e,) in db.execute("SELECT explanation FROM observations")]
+    assert explanations and all(e.get("seen_on") == f"{site.base_url}/list/latest" for e in explanations)

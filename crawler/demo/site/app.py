@@ -247,7 +247,7 @@ class DemoSite:
         return Reply(200, render("home.html", title=f"{self.name} - 首页", query="", counts=counts, **self._shell()))
 
     def _latest(self) -> Reply:
-        """A list page: every visible listing's title as a link text (what an index page looks like)."""
+        """A list page: every visible listing as one link whose text is its title and the start of its text."""
         rows = list(reversed(self.visible()))
         return Reply(200, render("latest.html", title=f"最新发布 - {self.name}", query="", rows=rows, **self._shell()))
 
