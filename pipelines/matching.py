@@ -30,7 +30,8 @@ class MatchingPipeline:
                     item.match.explanation["seen_on"] = item.meta.get("seen_on")
             else:
                 item.match = self.matcher.match(item.title, item.text, url=item.url)
-            if self.stats is not None:
+            # Index entries are no pages examined, and workers of a shared run may each see the same one.
+            if self.stats is not None and item.kind != "link":
                 self.stats.inc_value(f"netpatrol/match/checked/{item.kind}")
                 if item.match.matched:
                     self.stats.inc_value(f"netpatrol/match/hits/{item.kind}")
