@@ -454,14 +454,13 @@ class Matcher:
         for ev in evs:
             if ev.trigger is not None:
                 kind, _, name, span, _ = ev.trigger
-                field = page.fields[name]
-                blocks[name].add(field.block(span[0], "plain" if kind == "regex" else "key"))
+                blocks[name].add(page.fields[name].block(span[0], "plain" if kind == "regex" else "key"))
             for name in ev.compiled.fields:  # every block where one of its trigger terms stands
-                field = page.fields.get(name)
-                if field is not None:
+                scan = page.fields.get(name)
+                if scan is not None:
                     for t in ev.compiled.any_ids:
-                        if t in field.found:
-                            blocks[name].update(field.block(sp[0]) for sp in self.occurrences(field, t))
+                        if t in scan.found:
+                            blocks[name].update(scan.block(sp[0]) for sp in self.occurrences(scan, t))
 
         def inside(name: str, span: Span) -> bool:
             field = page.fields.get(name)
@@ -479,9 +478,9 @@ class Matcher:
         for ev in evs:
             for t in ev.compiled.none_ids:
                 for name in ev.compiled.fields:
-                    field = page.fields.get(name)
-                    if field is not None and t in field.found and any(
-                            not negated(field.kb, span[0]) and inside(name, span) for span in self.occurrences(field, t)):
+                    scan = page.fields.get(name)
+                    if scan is not None and t in scan.found and any(
+                            not negated(scan.kb, span[0]) and inside(name, span) for span in self.occurrences(scan, t)):
                         return True
         return False
 
