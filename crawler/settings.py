@@ -50,6 +50,8 @@ NETPATROL_TEMPLATE_WARMUP = 5
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    # ICP / public-security filings of every page, kept per domain: the units behind sites.
+    "pipelines.filings.FilingsPipeline": 150,
     "pipelines.matching.MatchingPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.evidence.EvidencePipeline": 350,

@@ -86,6 +86,9 @@ class DocumentArchivePipeline:
             query=item.query,
             rank=item.rank,
             text_z=blob,
+            ad=getattr(item, "ad", False),
+            risk=getattr(item, "risk", None),
+            wrapped_url=getattr(item, "wrapped_url", None),
         ))
         if len(self.buffer) >= self.batch:
             self.flush()

@@ -37,6 +37,9 @@ class ResultItem:
     title: str = ""
     text: str = ""  # the snippet
     kind: str = "result"
+    ad: bool = False  # a promoted result (the engine's ad label)
+    risk: str | None = None  # the engine's own risk warning on the result
+    wrapped_url: str | None = None  # the engine's redirect link; `url` is its landing URL when it was resolved
     match: Any = None
     duplicate: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
@@ -50,4 +53,10 @@ class SearchPageItem:
     query: str
     page: int
     total: int | None
-    results: int
+    results: int  # organic results on the page
+    state: str = "results"  # results | no_results | end (real pages); blocked | empty | truncated | error (lost)
+    ads: int = 0  # promoted results on the page
+
+    @property
+    def lost(self) -> bool:
+        return self.state not in ("results", "no_results", "end")

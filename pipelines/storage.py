@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scrapy.crawler import Crawler
 
@@ -19,6 +19,9 @@ class _QueryFigures:
     results: int = 0
     matched: int = 0
     pages: int = 0
+    lost: int = 0
+    ads: int = 0
+    lost_reasons: set[str] = field(default_factory=set)
 
 
 class StoragePipeline:
@@ -48,8 +51,13 @@ class StoragePipeline:
     async def process_item(self, item: object) -> object:
         if isinstance(item, SearchPageItem):
             figures = self.queries[item.query]
+            if item.lost:  # a walled, empty or truncated page: coverage lost, recorded per query
+                figures.lost += 1
+                figures.lost_reasons.add(item.state)
+                return item
             figures.pages += 1
             figures.results += item.results
+            figures.ads += item.ads
             if item.page == 1 or figures.total is None:
                 figures.total = item.total if figures.total is None else figures.total
             return item
@@ -78,6 +86,11 @@ class StoragePipeline:
                 rank=item.rank,
                 explanation={"terms": match.terms, **match.explanation},
                 evidence=list(item.meta.get("evidence", [])),
+                unit=item.meta.get("unit") or domain_of(item.url),
+                filings=list(item.meta.get("filings", [])),
+                ad=getattr(item, "ad", False),
+                risk=getattr(item, "risk", None),
+                wrapped_url=getattr(item, "wrapped_url", None),
             )
         )
         if len(self.buffer) >= self.batch:
@@ -97,6 +110,7 @@ class StoragePipeline:
         if self.queries:
             now = iso(utcnow()) or ""
             self.store.add_search_totals([
-                SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now)
+                SearchTotal(self.run_id, self.target, query, f.total, f.results, f.matched, f.pages, now,
+                            lost=f.lost, lost_reasons=sorted(f.lost_reasons), ads=f.ads)
                 for query, f in self.queries.items()
             ])

@@ -73,7 +73,7 @@ def test_the_ndjson_is_what_kibana_imports() -> None:
     assert [d["attributes"]["title"] for d in dashboards] == ["Patrol overview"]
     panels = json.loads(dashboards[0]["attributes"]["panelsJSON"])
     assert {p["panelRefName"] for p in panels} == {r["name"] for r in dashboards[0]["references"]}
-    assert len(panels) == 6
+    assert len(panels) == 10
 
 
 def test_every_field_the_saved_objects_use_exists_with_a_fitting_type() -> None:
@@ -88,7 +88,8 @@ def test_every_field_the_saved_objects_use_exists_with_a_fitting_type() -> None:
         assert len(matching) == 1, f"data view {title} must be covered by exactly one index template"
         views[obj_id] = fields_by_pattern[matching[0]]
         assert views[obj_id][obj["attributes"]["timeFieldName"]] in DATE
-    assert set(views) == {"netpatrol-observations", "netpatrol-items", "netpatrol-runs", "netpatrol-search-totals"}
+    assert set(views) == {"netpatrol-observations", "netpatrol-items", "netpatrol-runs", "netpatrol-search-totals",
+                          "netpatrol-filings", "netpatrol-tips"}
 
     checked = 0
     for (kind, _id), obj in objects.items():
@@ -114,7 +115,8 @@ def test_every_field_the_saved_objects_use_exists_with_a_fitting_type() -> None:
 
 def test_a_custom_prefix_rewrites_the_data_views() -> None:
     titles = {o["attributes"]["title"] for o in saved_object_lines("acme-patrol") if o["type"] == "index-pattern"}
-    assert titles == {"acme-patrol-observations-*", "acme-patrol-items", "acme-patrol-runs", "acme-patrol-search-totals"}
+    assert titles == {"acme-patrol-observations-*", "acme-patrol-items", "acme-patrol-runs", "acme-patrol-search-totals",
+                      "acme-patrol-filings", "acme-patrol-tips"}
 
 
 class _KibanaStub(BaseHTTPRequestHandler):

@@ -581,7 +581,7 @@ def test_demo_serve_writes_a_scheduled_config_that_validates(tmp_path: Path) -> 
             assert response.status == 200
         loaded = load_config(tmp_path / "demo.yml")
         schedules = {t.name: t.schedule for t in loaded.config.targets}
-        assert all(schedules.values()) and set(schedules) == {"market", "market-search"}
+        assert all(schedules.values()) and set(schedules) == {"market", "mirror", "market-search"}
         assert loaded.config.targets[0].start_urls == [match.group(1) + "/"]  # type: ignore[union-attr]
     finally:
         child.terminate()

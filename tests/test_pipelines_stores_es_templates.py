@@ -25,7 +25,7 @@ def test_setup_twice_changes_nothing_the_second_time(cli, make_config, es: tuple
     config = make_config(f"store: {es_store_yaml(url, prefix)}\n")
     first = cli("es", "setup", "--config", str(config))
     assert first.code == 0, first.stderr
-    assert first.stdout.count(" created") == 8 + 7  # component templates + index templates
+    assert first.stdout.count(" created") == 12 + 11  # component templates + index templates
     client = Elasticsearch(url)
     before = {t["name"]: t for t in client.indices.get_index_template(name=f"{prefix}-*").body["index_templates"]}
     second = cli("es", "setup", "--config", str(config))

@@ -293,11 +293,11 @@ def test_every_report_figure(campaign: dict[str, Any]) -> None:
     assert report["by_rule"] == {RULE_OF[k]: _entry(cats_b[k], cats_c[k], base_ppr, comp_ppr) for k in cats_b}
     assert report["by_target"] == {
         "market": _entry(base_market, comp_market, (pages["R1"] + pages["R2"]) / 2, pages["R4"])
-        | {"runs": {"baseline": 2, "compare": 1}, "excluded_runs": {"baseline": 0, "compare": 1}},
+        | {"runs": {"baseline": 2, "compare": 1}, "excluded_runs": {"baseline": 0, "compare": 1}, "comparable": True},
         "market-search": _entry(base_search, comp_search, 6, 6)
-        | {"runs": {"baseline": 2, "compare": 1}, "excluded_runs": {"baseline": 0, "compare": 1}},
+        | {"runs": {"baseline": 2, "compare": 1}, "excluded_runs": {"baseline": 0, "compare": 1}, "comparable": True},
         "mirror": _entry(mirror, mirror, 8, 8) | {"runs": {"baseline": 2, "compare": 1},
-                                                  "excluded_runs": {"baseline": 0, "compare": 0}},
+                                                  "excluded_runs": {"baseline": 0, "compare": 0}, "comparable": True},
     }
     # Domains: pages = listing pages and search results examined from the domain, per run.
     n_results = {r: sum(len(v) for v in results[r].values()) for r in ("R1", "R2", "R4")}

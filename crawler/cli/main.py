@@ -53,6 +53,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             errors = {k.rsplit("/", 1)[-1]: v for k, v in run.stats.items() if k.startswith("netpatrol/fetch/errors/")}
             print(f"netpatrol: run {run.id} is {run.status}: {run.errors} failed fetches against {run.pages} pages"
                   f" {errors}; it is left out of report figures", file=sys.stderr)
+        lost = int(run.stats.get("netpatrol/search/queries_lost", 0))
+        if lost and run.status == "completed":
+            tried = int(run.stats.get("netpatrol/search/queries", 0))
+            states = {k.rsplit("/", 1)[-1]: v for k, v in run.stats.items() if k.startswith("netpatrol/search/pages/")
+                      and k.rsplit("/", 1)[-1] in ("blocked", "empty", "truncated", "error")}
+            print(f"netpatrol: run {run.id}: {lost} of {tried} queries lost {states}; their result pages are left out"
+                  " of the search figures, the other queries count", file=sys.stderr)
     from crawler.render.summary import browser_notes
 
     for note in browser_notes(result.runs):
@@ -273,9 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.schedule import register as register_scheduling
 
     register_scheduling(sub)  # `schedule`, `jobs list|run`, `status`
+    from crawler.cli.tips import register as register_tips
+    from crawler.cli.web import register as register_web
+
+    register_tips(sub)  # `tips import|check|list`
+    register_web(sub)  # `serve`, `users add|list`
     from crawler.cli.workers import register as register_workers
 
     register_workers(sub)  # `worker`, `workers`
+    from crawler.cli.engines import register as register_engines
+
+    register_engines(sub)  # `engines`, `engines check NAME --html FILE`
     return parser
 
 

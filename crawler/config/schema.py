@@ -17,6 +17,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf,
                       field_validator, model_validator)
 
 from crawler import settings as defaults
+from crawler.config.engines import COMPLETE_PAGE, GENERIC_NO_RESULTS, Labels, LinkResolution, RiskLabels, apply_preset, check_patterns
 from pipelines.errors import ConfigError
 from crawler.scheduling.schedule import ScheduleSpec, parse_duration, parse_schedule, zone
 from pipelines.validation import config_error
@@ -197,16 +198,46 @@ class Selectors(Strict):
 
 
 class SearchTarget(TargetBase):
-    """Fetch result pages for each query and match each result's title and snippet."""
+    """Fetch result pages for each query and match each result's title and snippet.
+
+    `engine: NAME` fills in everything but the queries from a preset (crawler.config.engines)."""
 
     type: Literal["search"]
+    engine: Literal["baidu", "sogou", "so360", "bing", "shenma"] | None = Field(
+        None, description="preset of a known engine: baidu, sogou, so360, bing, shenma (keys set here win)")
     url: str
     queries: list[str] = Field(min_length=1)
     pages: int = Field(1, ge=1, le=100)
     page_start: int = Field(1, ge=0, description="value of {page} for the first result page")
     page_step: int = Field(1, ge=1, description="increment of {page} per result page (10 for offset-style engines)")
+    page_size: int | None = Field(None, ge=1, le=200, description="organic results per page (ranks continue across pages by it)")
     query_encoding: str = Field("utf-8", description="charset the query is percent-encoded in (gbk for many older Chinese sites)")
     selectors: Selectors
+    total_pattern: str | None = Field(None, description="regex whose first group is the engine's count (default: the first number)")
+    ads: Labels = Labels()
+    risk: RiskLabels = RiskLabels()
+    no_results: list[str] = Field(default_factory=lambda: list(GENERIC_NO_RESULTS),
+                                  description="regexes: the engine's own words for 'nothing found'")
+    blocked: list[str] = Field(default_factory=list, description="regexes: a verification wall in the page")
+    blocked_urls: list[str] = Field(default_factory=list, description="regexes: a redirect to a wall")
+    complete: str | None = Field(COMPLETE_PAGE, description="regex a complete page contains (else it was cut short)")
+    wrapped: list[str] = Field(default_factory=list, description="regexes of the engine's own redirect links")
+    decode: Literal["bing_u"] | None = Field(None, description="read the landing URL from the wrapped link itself")
+    links: LinkResolution = LinkResolution()
+
+    _patterns = field_validator("no_results", "blocked", "blocked_urls", "wrapped")(check_patterns)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return apply_preset(data)
+
+    @field_validator("total_pattern", "complete")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_patterns([value])
+        return value
 
     @field_validator("query_encoding")
     @classmethod
@@ -333,6 +364,50 @@ class SchedulerConfig(Strict):
         return self
 
 
+def _cidr_list(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"not an IP network: {value!r}") from None
+    return values
+
+
+class TipsConfig(Strict):
+    """Public tip-offs (`netpatrol tips`, the app's tip form): how they are fetched and how much is taken in.
+
+    A tip's URL comes from anyone, so its fetches get their own, stricter network policy:
+    public addresses only, plus `allowed_networks` — never the targets' `allow_private_networks`."""
+
+    allowed_networks: list[str] = Field(default_factory=list, description="CIDRs tips may reach besides public addresses")
+    render: Literal["never", "always", "auto"] = "auto"
+    robots: Literal["obey", "ignore"] = "obey"
+    politeness: Politeness = Politeness(concurrency=2, autothrottle=False)
+    rate_limit: int = Field(5, ge=1, le=10000, description="tips the public form takes per address per rate_window")
+    rate_window: Duration = Field(3600.0, gt=0, description="the rate limit's window")
+    max_bytes: int = Field(8192, ge=512, le=1_000_000, description="largest tip form body accepted")
+    max_url_chars: int = Field(2048, ge=64, le=16384)
+
+    _cidrs = field_validator("allowed_networks")(_cidr_list)
+
+
+class WebConfig(Strict):
+    """`netpatrol serve`: the analyst's workbench."""
+
+    kibana_url: str | None = Field(None, description="Kibana base URL; hits and reports link to Discover/dashboards")
+    kibana_dashboard: str = Field("netpatrol-patrol-overview", description="id of the dashboard reports link to")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login lasts this long")
+    secure_cookies: bool | None = Field(None, description="Secure flag on the session cookie (default: on)")
+    page_size: int = Field(50, ge=5, le=1000)
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        return url
+
+
 class FrontierConfig(Strict):
     """Where a run's requests wait: in the crawling process (memory), or in Redis, shared by `netpatrol worker`s."""
 
@@ -369,6 +444,8 @@ class Config(Strict):
     alerts: AlertsConfig | None = None
     timezone: str = Field("UTC", description="IANA time zone of cron schedules and of the times `status` shows")
     scheduler: SchedulerConfig = SchedulerConfig()
+    tips: TipsConfig = TipsConfig()
+    web: WebConfig = WebConfig()
 
     @field_validator("timezone")
     @classmethod

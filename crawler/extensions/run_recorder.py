@@ -90,7 +90,10 @@ class RunRecorder:
             self.task.stop()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         pages, errors = run_figures(stats)
-        status = classify(pages, errors, reason, self.policy)
+        queries = None
+        if self.kind == "search":
+            queries = (int(stats.get("netpatrol/search/queries", 0)), int(stats.get("netpatrol/search/queries_lost", 0)))
+        status = classify(pages, errors, reason, self.policy, queries)
         summary = {k: v for k, v in stats.items() if k.startswith("netpatrol/")}
         summary["finish_reason"] = reason
         self.final = self.store.finish_run(self.run_id, status, pages, errors, summary)

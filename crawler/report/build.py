@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
 from crawler.report import coverage
+from crawler.report.comparable import make_comparable
 from crawler.report.coverage import change_pct, rounded
 from crawler.report.items import build_timeline, cleaned_up, league_table
 from crawler.report.loader import Filters, WindowData, load_window
@@ -100,6 +101,7 @@ def _summary(data: WindowData, window: Window) -> dict[str, Any]:
         "excluded_by_status": dict(sorted(excluded_by_status.items())),
         "pages_per_run": rounded(pages),
         "rate_per_1000": rounded(coverage.rate_per_1000(hits, pages)),
+        "not_comparable_runs": len(data.set_aside),
         "failed_runs": sum(1 for r in data.excluded if r.status in ("failed", "partial", "timeout")),
         "interrupted_runs": sum(1 for r in data.excluded if r.status == "interrupted"),
         "rules_versions": sorted({r.rules_version for r in data.runs}),
@@ -122,9 +124,13 @@ def build_report(
     )
     base = load_window(store, *baseline.bounds(), wanted, filters)
     comp = load_window(store, *compare.bounds(), wanted, filters)
+    not_comparable = make_comparable(base, comp)  # what one window did not observe cleanly is out of both
     base_summary, comp_summary = _summary(base, baseline), _summary(comp, compare)
     tolerance = options.coverage_tolerance
     parts = coverage.breakdowns(base, comp, tolerance)
+    for row in not_comparable["targets"]:
+        parts["by_target"][row["target"]] = _not_comparable_row(row)
+    parts["by_target"] = dict(sorted(parts["by_target"].items()))
     timeline, items = build_timeline(store, base, comp, wanted)
     b_pages, c_pages = coverage.pages_per_run(base), coverage.pages_per_run(comp)
     b_rate = coverage.rate_per_1000(base_summary["hits"], b_pages)
@@ -147,6 +153,7 @@ def build_report(
             "rate_change_pct": rounded(change_pct(b_rate, c_rate)) if b_rate is not None and c_rate is not None else None,
         },
         "search": search_headline(base, comp, options.top_n),
+        "not_comparable": not_comparable,
         "cleaned_up": cleaned_up(base, comp, timeline, items),
         "domains": league_table(base, comp, parts["by_domain"], timeline, options.league_size),
         "rules": {
@@ -165,8 +172,52 @@ def build_report(
             "removal": removal_series(timeline, min(base.start, comp.start), max(base.end, comp.end)),
         },
     }
+    report["units"] = _units(store, base, comp, parts["by_domain"], timeline, options.league_size)
+    report["tips"] = _tips(store, baseline, compare)
     report["warnings"] = _warnings(base, comp, baseline, compare, report)
     return report
+
+
+def _units(store: Store, base: WindowData, comp: WindowData, by_domain: dict[str, Any], timeline: Any,
+           size: int) -> dict[str, Any]:
+    """Domains grouped into operating units by the filings their pages show (crawler.report.units)."""
+    from crawler.report.units import unit_league
+    from pipelines.errors import StoreError
+
+    try:
+        filings = store.filings()
+    except StoreError:
+        filings = []
+    urls = {row.canonical_url for row in base.rows + comp.rows}
+    removed = {url for url in urls if timeline.status_at(url, comp.end) == "removed"}
+    return unit_league(base.rows + comp.rows, by_domain, removed, filings, size)
+
+
+def _tips(store: Store, baseline: Window, compare: Window) -> dict[str, Any] | None:
+    """Tips received per window (by reported_at), their outcomes and time to first check; None if none kept."""
+    from crawler.report.tips import tips_section
+    from pipelines.errors import StoreError
+
+    try:
+        tips = store.tips()
+    except StoreError:
+        return None
+    return tips_section(tips, baseline.bounds(), compare.bounds())
+
+
+def _not_comparable_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A by_target row of a target out of the comparison: what the window with clean runs saw, no change."""
+    b, c = row["baseline"], row["compare"]
+    return {
+        "baseline": b["hits"], "compare": c["hits"], "change_pct": None,
+        "pages": {"baseline": None, "compare": None, "change_pct": None},
+        "rate_per_1000": {"baseline": None, "compare": None, "change_pct": None},
+        "coverage_changed": True,
+        "runs": {"baseline": b["clean_runs"], "compare": c["clean_runs"]},
+        "excluded_runs": {"baseline": b["excluded_runs"], "compare": c["excluded_runs"]},
+        "comparable": False,
+        "reason": row["reason"],
+    }
 
 
 def _versions_differ(base: WindowData, comp: WindowData, current: str | None) -> bool:
@@ -180,17 +231,25 @@ def _versions_differ(base: WindowData, comp: WindowData, current: str | None) ->
 def _warnings(base: WindowData, comp: WindowData, baseline: Window, compare: Window, report: dict[str, Any]) -> list[str]:
     warnings = []
     for name, data in (("baseline", base), ("compare", comp)):
-        if not data.runs:
+        if not data.runs and not data.set_aside:
             warnings.append(f"the {name} window has no clean runs: its hits are 0 by absence, not by measurement")
         if data.excluded:
             warnings.append(f"{len(data.excluded)} run(s) of the {name} window were left out (not clean)")
-    base_targets, comp_targets = set(base.runs_per_target()), set(comp.runs_per_target())
-    if base.runs and comp.runs:
-        for target in sorted(base_targets - comp_targets):
-            warnings.append(f"target {target} has clean runs in the baseline window but none in the compare window:"
-                            " its drop is missing coverage, not a decline")
-        for target in sorted(comp_targets - base_targets):
-            warnings.append(f"target {target} has clean runs in the compare window but none in the baseline window")
+    for row in report["not_comparable"]["targets"]:
+        warnings.append(f"target {row['target']} is not comparable ({row['reason']}): left out of both windows'"
+                        " totals and the change — missing coverage, not a decline")
+    queries = report["not_comparable"]["queries"]
+    if queries:
+        shown = ", ".join(f"{q['target']}/{q['query']}" for q in queries[:10]) + (" …" if len(queries) > 10 else "")
+        warnings.append(f"{len(queries)} search quer(y/ies) not comparable (no clean result page in one window):"
+                        f" left out of both windows: {shown}")
+    search = report.get("search") or {}
+    for name in ("baseline", "compare"):
+        lost = (search.get("lost") or {}).get(name) or {}
+        if lost.get("pages"):
+            reasons = ", ".join(f"{n} {r}" for r, n in lost["by_reason"].items())
+            warnings.append(f"{lost['pages']} lost search result page(s) in the {name} window ({reasons}; "
+                            f"{lost['query_runs']} query run(s)) were left out of the search figures")
     if baseline.start <= compare.end and compare.start <= baseline.end:
         warnings.append("the baseline and compare windows overlap")
     cov = report["coverage"]

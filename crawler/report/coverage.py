@@ -36,26 +36,44 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 
 
 def per_run(data: WindowData, records: Iterable[Any], key: Key) -> dict[str, float]:
-    """For each key value: records with that value per clean run of their target, summed over targets."""
-    runs = data.runs_per_target()
-    counts: dict[tuple[str, str], int] = defaultdict(int)
+    """For each key value: records with that value per clean run of their target, summed over targets.
+
+    A search target's records are averaged per query, over the runs in which that query was clean."""
+    counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
     for record in records:
+        query = getattr(record, "query", None) if record.target in data.search_targets else None
         for value in key(record):
-            counts[(record.target, value)] += 1
+            counts[(record.target, query, value)] += 1
     out: dict[str, float] = defaultdict(float)
-    for (target, value), count in counts.items():
-        if runs.get(target):
-            out[value] += count / runs[target]
+    for (target, query, value), count in counts.items():
+        runs = data.runs_for(target, query)
+        if runs:
+            out[value] += count / runs
     return dict(out)
 
 
 def pages_per_run(data: WindowData, target: str | None = None) -> float:
-    """Pages fetched per clean run, summed over targets (or of one target)."""
+    """Pages fetched per clean run, summed over targets (or of one target).
+
+    A search target's pages are those of its comparable queries, per clean observation of each."""
     totals: dict[str, int] = defaultdict(int)
     for run in data.runs:
-        totals[run.target] += run.pages
+        if run.target not in data.search_targets:
+            totals[run.target] += run.pages
     runs = data.runs_per_target()
-    return sum(totals[t] / runs[t] for t in totals if target is None or t == target)
+    out = sum(totals[t] / runs[t] for t in totals if target is None or t == target)
+    for (name, query), pages in per_query_pages(data).items():
+        if target is None or name == target:
+            out += pages
+    return out
+
+
+def per_query_pages(data: WindowData) -> dict[tuple[str, str], float]:
+    """Real result pages per clean observation of each (search target, query)."""
+    pages: dict[tuple[str, str], int] = defaultdict(int)
+    for total in data.totals:
+        pages[(total.target, total.query)] += total.pages
+    return {key: n / data.runs_for(*key) for key, n in pages.items() if data.runs_for(*key)}
 
 
 def hits(data: WindowData) -> float:
@@ -155,16 +173,7 @@ def breakdowns(base: WindowData, comp: WindowData, tolerance: float) -> dict[str
             "baseline": sum(1 for r in base.excluded if r.target == target),
             "compare": sum(1 for r in comp.excluded if r.target == target),
         }
-    for window in (base, comp):  # targets whose every run was left out still get a row
-        for run in window.excluded:
-            if run.target not in by_target:
-                by_target[run.target] = entry(0.0, 0.0, 0.0, 0.0, tolerance) | {
-                    "runs": {"baseline": 0, "compare": 0},
-                    "excluded_runs": {
-                        "baseline": sum(1 for r in base.excluded if r.target == run.target),
-                        "compare": sum(1 for r in comp.excluded if r.target == run.target),
-                    },
-                }
+        values["comparable"] = True
     return {
         "by_category": breakdown(base, comp, lambda r: r.categories, None, tolerance),
         "by_rule": breakdown(base, comp, lambda r: r.rules, None, tolerance),

@@ -43,12 +43,24 @@ class WindowData:
     totals: list[SearchTotal]
     rematched: list[str] = field(default_factory=list)
     not_rematched: list[str] = field(default_factory=list)
+    # Set by crawler.report.comparable: clean observations per (search target, query), what was set aside.
+    query_runs: dict[tuple[str, str], int] = field(default_factory=dict)
+    search_targets: set[str] = field(default_factory=set)
+    set_aside: list[Run] = field(default_factory=list)  # clean runs of targets not comparable
+    set_aside_rows: list[HitRow] = field(default_factory=list)
+    lost: list[SearchTotal] = field(default_factory=list)  # (run, query) figures with lost result pages
 
     def runs_per_target(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for run in self.runs:
             counts[run.target] = counts.get(run.target, 0) + 1
         return counts
+
+    def runs_for(self, target: str, query: str | None = None) -> int:
+        """Clean observations a record of `target` (and, for a search target, `query`) is averaged over."""
+        if query is not None and target in self.search_targets:
+            return self.query_runs.get((target, query), 0)
+        return self.runs_per_target().get(target, 0)
 
 
 def rematch_documents(documents: list[Document], matcher: Matcher) -> list[Document]:
@@ -85,7 +97,8 @@ def rows_from_documents(documents: Iterable[Document]) -> list[HitRow]:
 
 def load_window(store: Store, start: str, end: str, targets: set[str] | None, filters: Filters) -> WindowData:
     """Runs started in [start, end] (of `targets`, if given), split into clean and left-out, with their data."""
-    all_runs = [r for r in store.runs(since=start, until=end) if targets is None or r.target in targets]
+    all_runs = [r for r in store.runs(since=start, until=end)
+                if (targets is None or r.target in targets) and not r.target.startswith("@")]  # "@tips": not patrols
     clean = [r for r in all_runs if r.status in CLEAN_STATUSES]
     excluded = [r for r in all_runs if r.status not in CLEAN_STATUSES]
     ids = [r.id for r in clean]

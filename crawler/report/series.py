@@ -16,16 +16,17 @@ def run_series(base: WindowData, comp: WindowData, top_n: int) -> list[dict[str,
     for window_name, data in (("baseline", base), ("compare", comp)):
         per_run: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         items: dict[str, set[str]] = defaultdict(set)
-        for row in data.rows:
+        for row in data.rows + data.set_aside_rows:
             items[row.run_id].add(row.canonical_url)
             for category in row.categories:
                 per_run[row.run_id][category].add(row.canonical_url)
-        for run in data.runs + data.excluded:
+        for run in data.runs + data.set_aside + data.excluded:
             if run.id in seen:  # overlapping windows: a run is drawn once
                 continue
             seen.add(run.id)
-            clean = run in data.runs
+            clean = run in data.runs or run in data.set_aside
             out.append({
+                "comparable": run in data.runs,
                 "run_id": run.id,
                 "target": run.target,
                 "started_at": run.started_at,
@@ -52,8 +53,15 @@ def search_series(base: WindowData, comp: WindowData, top_n: int) -> list[dict[s
                 "run_id": run.id, "target": run.target, "started_at": run.started_at, "query": total.query,
                 "engine_total": total.total, "matched_top_n": 0, "seen_top_n": 0,
             }
+        for total in data.lost:  # lost query pages are drawn as gaps, never as 0
+            run = started.get(total.run_id)
+            if run is not None:
+                points[(run.id, total.query)] = {
+                    "run_id": run.id, "target": run.target, "started_at": run.started_at, "query": total.query,
+                    "engine_total": total.total, "matched_top_n": None, "seen_top_n": None, "lost": total.lost,
+                }
         for doc in data.documents:
-            if doc.kind != "result" or doc.rank is None or doc.rank > top_n:
+            if doc.kind != "result" or doc.rank is None or doc.rank > top_n or doc.ad:
                 continue
             point = points.get((doc.run_id, doc.query or ""))
             if point is not None:

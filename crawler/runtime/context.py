@@ -32,7 +32,12 @@ def config_from(settings: BaseSettings) -> LoadedConfig:
 
 
 def target_from(settings: BaseSettings) -> SiteTarget | SearchTarget:
-    return config_from(settings).config.target(settings.get("NETPATROL_TARGET"))
+    name = settings.get("NETPATROL_TARGET")
+    if name == "@tips":  # tip runs (crawler.review.tipcheck) crawl with the `tips:` section
+        from crawler.review.tipcheck import tips_target
+
+        return tips_target(config_from(settings))
+    return config_from(settings).config.target(name)
 
 
 def matcher_from_config(loaded: LoadedConfig) -> Matcher:

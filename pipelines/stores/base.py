@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from pipelines.stores.tracking import Document, ItemCheck, TrackedItem, Verdict
+from pipelines.stores.workbench import WorkbenchStore
 
 RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted", "timeout")
 CLEAN_STATUSES = ("completed",)
@@ -117,11 +118,19 @@ class Observation:
     rank: int | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
+    unit: str = ""  # the page's own filing entity (pipelines.engine.filings.unit_key), else its domain
+    filings: list[str] = field(default_factory=list)  # filings shown on the page, as normalized text
+    ad: bool = False  # a promoted result
+    risk: str | None = None  # the engine's own risk warning on the result
+    wrapped_url: str | None = None  # the engine's redirect link the landing URL was found behind
 
 
 @dataclass
 class SearchTotal:
-    """One query's figures in a run: the engine's own total (context only) and the results seen/matched."""
+    """One query's figures in a run: the engine's own total (context only) and the results seen/matched.
+
+    `lost` counts the query's result pages that were walled, empty or cut short: a query with
+    lost pages has no clean observation in that run and is left out of the search figures."""
 
     run_id: str
     target: str
@@ -131,6 +140,9 @@ class SearchTotal:
     matched: int
     pages: int
     recorded_at: str
+    lost: int = 0
+    lost_reasons: list[str] = field(default_factory=list)
+    ads: int = 0
 
 
 @dataclass
@@ -143,9 +155,10 @@ class HitRow:
     domain: str
     categories: list[str]
     rules: list[str] = field(default_factory=list)
+    query: str | None = None  # search targets: the query the report counts the item under (crawler.report.comparable)
 
 
-class Store(ABC):
+class Store(WorkbenchStore, ABC):
     """A place runs, observations and search totals are written to and read from."""
 
     # --- writing (called by the crawl) ---

@@ -51,10 +51,14 @@ class Document:
     query: str | None = None
     rank: int | None = None
     text_z: bytes | None = None
+    ad: bool = False  # a promoted result; `rank` then counts among the ads
+    risk: str | None = None  # the engine's own risk warning on the result
+    wrapped_url: str | None = None  # the engine's redirect link (== url when it could not be resolved)
 
-    def key(self) -> tuple[str, str, str, int]:
-        """Identity within a store: a result is one (query, rank) slot, a page one URL per run."""
-        return (self.run_id, self.canonical_url, self.query or "", self.rank or 0)
+    def key(self) -> tuple[str, ...]:
+        """Identity within a store: a result is one (query, rank) slot (ads apart), a page one URL per run."""
+        base: tuple[str, ...] = (self.run_id, self.canonical_url, self.query or "", str(self.rank or 0))
+        return (*base, "ad") if self.ad else base
 
 
 @dataclass

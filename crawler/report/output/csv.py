@@ -36,11 +36,25 @@ def tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]
     if search:
         out["search_top_n.csv"] = (
             ["target", "query", "top_n", "matched_baseline", "seen_baseline", "share_baseline", "engine_total_baseline",
-             "matched_compare", "seen_compare", "share_compare", "engine_total_compare", "change_pct"],
+             "matched_compare", "seen_compare", "share_compare", "engine_total_compare", "change_pct",
+             "promoted_matched_baseline", "promoted_seen_baseline", "promoted_matched_compare",
+             "promoted_seen_compare", "promoted_change_pct", "clean_runs_baseline", "clean_runs_compare"],
             [[q["target"], q["query"], search["top_n"], q["baseline"]["matched"], q["baseline"]["seen"],
               q["baseline"]["share"], q["baseline"]["engine_total"], q["compare"]["matched"], q["compare"]["seen"],
-              q["compare"]["share"], q["compare"]["engine_total"], q["change_pct"]] for q in search["queries"]],
+              q["compare"]["share"], q["compare"]["engine_total"], q["change_pct"],
+              q["promoted"]["baseline"]["matched"], q["promoted"]["baseline"]["seen"],
+              q["promoted"]["compare"]["matched"], q["promoted"]["compare"]["seen"], q["promoted"]["change_pct"],
+              q["clean_runs"]["baseline"], q["clean_runs"]["compare"]] for q in search["queries"]],
         )
+    nc = report.get("not_comparable") or {}
+    out["not_comparable.csv"] = (
+        ["kind", "target", "query", "reason", "clean_runs_baseline", "clean_runs_compare", "lost_pages_baseline",
+         "lost_pages_compare"],
+        [["target", r["target"], "", r["reason"], r["baseline"]["clean_runs"], r["compare"]["clean_runs"], "", ""]
+         for r in nc.get("targets", [])]
+        + [["query", r["target"], r["query"], r["reason"], r["baseline"]["clean_runs"], r["compare"]["clean_runs"],
+            r["baseline"]["lost_pages"], r["compare"]["lost_pages"]] for r in nc.get("queries", [])],
+    )
     out["domains.csv"] = (["domain", "compare", "baseline", "change_pct", "items", "removed", "removal_rate"],
                           [[d["domain"], d["compare"], d["baseline"], d["change_pct"], d["items"], d["removed"],
                             d["removal_rate"]] for d in report.get("domains", [])])

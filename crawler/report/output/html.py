@@ -82,7 +82,9 @@ def _cards(report: dict[str, Any]) -> str:
     if search:
         cards.append(_card(f"Search: matched in top {search['top_n']}",
                            f'{_share(search["baseline"]["share"])} → {_share(search["compare"]["share"])}',
-                           f'{fmt(search["baseline"]["matched"])} → {fmt(search["compare"]["matched"])} results'))
+                           f'{fmt(search["baseline"]["matched"])} → {fmt(search["compare"]["matched"])} organic results;'
+                           f' promoted {fmt(search["promoted"]["baseline"]["matched"])} →'
+                           f' {fmt(search["promoted"]["compare"]["matched"])}'))
     clean = report.get("cleaned_up")
     if clean:
         cards.append(_card("Baseline hits now gone", _share(clean["gone_share"]),
@@ -100,7 +102,7 @@ def _table(name: str, columns: list[str], rows: list[list[str]], keys: list[str]
 
 
 def _breakdown_table(name: str, label: str, rows: dict[str, dict[str, Any]]) -> str:
-    ordered = sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"], kv[1]["compare"]), kv[0]))
+    ordered = sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"] or 0, kv[1]["compare"] or 0), kv[0]))
     cells = []
     for key, c in ordered:
         rate, pages = c.get("rate_per_1000") or {}, c.get("pages") or {}
@@ -173,6 +175,8 @@ def _search_charts(report: dict[str, Any]) -> str:
     matched: dict[str, list[Point]] = defaultdict(list)
     totals: dict[str, list[Point]] = defaultdict(list)
     for p in points:
+        if p["matched_top_n"] is None:  # a lost query page: a gap, never a 0
+            continue
         name = p["query"] if len({q["target"] for q in points}) == 1 else f'{p["target"]}: {p["query"]}'
         matched[name].append(Point(p["started_at"], float(p["matched_top_n"]), p["run_id"],
                                    f'{p["matched_top_n"]} of {p["seen_top_n"]} in the top {top_n}'))

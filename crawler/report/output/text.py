@@ -40,9 +40,10 @@ def _breakdown_table(title: str, rows: dict[str, dict[str, Any]], limit: int = 2
         table.add_column("Pages b → c", justify="right")
         table.add_column("Per 1k pages b → c", justify="right")
         table.add_column("Coverage", justify="left")
-    ordered = sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"], kv[1]["compare"]), kv[0]))
+    ordered = sorted(rows.items(), key=lambda kv: (-max(kv[1]["baseline"] or 0, kv[1]["compare"] or 0), kv[0]))
     for key, c in ordered[:limit]:
-        cells = [key, fmt_number(c["baseline"]), fmt_number(c["compare"]), fmt_pct(c["change_pct"])]
+        change = fmt_pct(c["change_pct"]) if c.get("comparable", True) else "not comparable"
+        cells = [key, fmt_number(c["baseline"]), fmt_number(c["compare"]), change]
         if with_rates:
             pages, rate = c.get("pages", {}), c.get("rate_per_1000", {})
             cells += [
@@ -74,7 +75,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         left_out = str(w.get("excluded_runs", 0))
         if w.get("excluded_by_status"):
             left_out += " (" + ", ".join(f"{n} {s}" for s, n in w["excluded_by_status"].items()) + ")"
-        head.add_row(name, f"{w['from']} .. {w['to']}", str(w["runs"]), left_out,
+        runs = str(w["runs"]) + (f" (+{w['not_comparable_runs']} not comparable)" if w.get("not_comparable_runs") else "")
+        head.add_row(name, f"{w['from']} .. {w['to']}", runs, left_out,
                      fmt_number(w["pages"]), fmt_number(w.get("pages_per_run")), fmt_number(w["hits"]),
                      fmt_rate(w.get("rate_per_1000")))
     console.print(head)
@@ -96,6 +98,10 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     console.print(_breakdown_table("Hits by target", report["by_target"]))
     console.print(_breakdown_table("Hits by domain", report["by_domain"]))
     print_analytics(report, console)
+    from crawler.report.output.workbench_text import print_tips, print_units
+
+    print_units(report, console)
+    print_tips(report, console)
     for warning in report.get("warnings", []):
         console.print(f"[yellow]note:[/yellow] {warning}")
 

@@ -30,6 +30,7 @@ def document_doc(doc: Document) -> dict[str, Any]:
         "matched": doc.matched, "categories": list(doc.categories), "rules": list(doc.rules),
         "query": doc.query, "rank": doc.rank, "has_text": doc.text_z is not None,
         "text_z": base64.b64encode(doc.text_z).decode("ascii") if doc.text_z is not None else None,
+        "ad": doc.ad, "risk": doc.risk, "wrapped_url": doc.wrapped_url,
     }
 
 
@@ -41,6 +42,7 @@ def document_from_doc(src: dict[str, Any]) -> Document:
         matched=bool(src["matched"]), categories=list(src.get("categories") or []), rules=list(src.get("rules") or []),
         query=src.get("query") or None, rank=src.get("rank") or None,
         text_z=base64.b64decode(text) if text else None,
+        ad=bool(src.get("ad")), risk=src.get("risk"), wrapped_url=src.get("wrapped_url"),
     )
 
 

@@ -60,6 +60,22 @@ class Layout:
         return f"{self.prefix}-verdicts"
 
     @property
+    def users(self) -> str:
+        return f"{self.prefix}-users"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}-audit"
+
+    @property
+    def tips(self) -> str:
+        return f"{self.prefix}-tips"
+
+    @property
+    def filings(self) -> str:
+        return f"{self.prefix}-filings"
+
+    @property
     def documents_pattern(self) -> str:
         return f"{self.prefix}-documents-*"
 
@@ -73,7 +89,8 @@ class Layout:
     @property
     def all_pattern(self) -> str:
         return ",".join([self.observations_pattern, self.items, self.runs, self.search_totals,
-                         self.documents_pattern, self.item_checks, self.verdicts])
+                         self.documents_pattern, self.item_checks, self.verdicts, self.users, self.audit,
+                         self.tips, self.filings])
 
     def observations_index(self, run_started_at: str) -> str:
         """`{prefix}-observations-YYYY.MM` of the month the run started in (UTC), so a run's observations share one index."""
@@ -148,4 +165,5 @@ def search_total_from_doc(doc: dict[str, Any]) -> SearchTotal:
     return SearchTotal(
         run_id=doc["run_id"], target=doc["target"], query=doc["query"], total=doc.get("total"),
         results=doc["results"], matched=doc["matched"], pages=doc["pages"], recorded_at=doc["@timestamp"],
+        lost=doc.get("lost") or 0, lost_reasons=list(doc.get("lost_reasons") or []), ads=doc.get("ads") or 0,
     )

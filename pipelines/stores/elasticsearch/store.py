@@ -26,6 +26,7 @@ from pipelines.stores.elasticsearch import layout as layout_docs
 from pipelines.stores.spec import StoreSpec
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.elasticsearch.analytics import AnalyticsMixin
+from pipelines.stores.elasticsearch.workbench import ElasticsearchWorkbenchMixin
 from pipelines.stores.elasticsearch.drain import Drainer
 from pipelines.stores.elasticsearch.layout import Layout
 from pipelines.stores.elasticsearch.spool import Record, SegmentWriter, pending
@@ -40,7 +41,7 @@ TERMS_CHUNK = 1000  # run ids per terms filter
 PAGE = 1000  # buckets per composite aggregation page
 
 
-class ElasticsearchStore(AnalyticsMixin, Store):
+class ElasticsearchStore(AnalyticsMixin, ElasticsearchWorkbenchMixin, Store):
     """Runs, observations, items and search totals in Elasticsearch indices named after `index_prefix`."""
 
     def __init__(self, client: Elasticsearch, layout: Layout, spool_dir: Path, url: str = "",
@@ -367,6 +368,7 @@ class ElasticsearchStore(AnalyticsMixin, Store):
                 "last_seen": item.get("last_seen", doc["@timestamp"]), "run_id": doc["run_id"],
                 "kind": doc.get("kind"), "query": doc.get("query"), "domain": doc.get("domain", ""),
                 "explanation": doc.get("explanation") or {}, "_seen_at": doc["@timestamp"],
+                "ad": bool(doc.get("ad")), "risk": doc.get("risk"), "wrapped_url": doc.get("wrapped_url"),
             })
         out.sort(key=lambda h: (h["target"], h["_seen_at"], h["url"]))
         for hit in out:

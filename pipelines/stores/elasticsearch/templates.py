@@ -19,7 +19,8 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from pipelines.stores.elasticsearch.layout import Layout
 
-COMPONENTS = ("settings", "observations", "items", "runs", "search-totals", "documents", "item-checks", "verdicts")
+COMPONENTS = ("settings", "observations", "items", "runs", "search-totals", "documents", "item-checks", "verdicts",
+              "users", "audit", "tips", "filings")
 CJK_PROBE = {"tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"], "text": "网络赌博"}
 # Without analysis-common: overlapping pairs of standard tokens (one per CJK character) from the server's own
 # shingle filter. Close to cjk_bigram on Chinese text; it also pairs Latin words, which the main field covers.
@@ -209,6 +210,10 @@ def _update_existing_mappings(client: Elasticsearch, layout: Layout, wanted: Pla
         layout.documents_pattern: "documents",
         layout.item_checks: "item-checks",
         layout.verdicts: "verdicts",
+        layout.users: "users",
+        layout.audit: "audit",
+        layout.tips: "tips",
+        layout.filings: "filings",
     }
     changes = []
     for pattern, component in targets.items():

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from pipelines.errors import StoreError
 from pipelines.stores.base import HitRow, Observation, Run, SearchTotal, Store, check_final_status, iso, utcnow
 from pipelines.stores.sqlite.tracking import SQLiteTrackingMixin
+from pipelines.stores.sqlite.workbench import SQLiteWorkbenchMixin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,6 +53,9 @@ CREATE TABLE IF NOT EXISTS observations (
     query TEXT,
     rank INTEGER,
     explanation TEXT NOT NULL DEFAULT '{}',
+    ad INTEGER NOT NULL DEFAULT 0,
+    risk TEXT,
+    wrapped_url TEXT,
     PRIMARY KEY (run_id, canonical_url)
 );
 CREATE TABLE IF NOT EXISTS items (
@@ -76,6 +80,9 @@ CREATE TABLE IF NOT EXISTS search_totals (
     matched INTEGER NOT NULL,
     pages INTEGER NOT NULL,
     recorded_at TEXT NOT NULL,
+    lost INTEGER NOT NULL DEFAULT 0,
+    lost_reasons TEXT NOT NULL DEFAULT '[]',
+    ads INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, query)
 );
 CREATE TABLE IF NOT EXISTS evidence (
@@ -92,6 +99,23 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE INDEX IF NOT EXISTS evidence_url ON evidence (canonical_url);
 """
 
+#: Columns added after the first release: added in place to stores created before (SQLite ADD COLUMN).
+MIGRATIONS = {
+    "observations": {"ad": "INTEGER NOT NULL DEFAULT 0", "risk": "TEXT", "wrapped_url": "TEXT"},
+    "search_totals": {"lost": "INTEGER NOT NULL DEFAULT 0", "lost_reasons": "TEXT NOT NULL DEFAULT '[]'",
+                      "ads": "INTEGER NOT NULL DEFAULT 0"},
+    "documents": {"ad": "INTEGER NOT NULL DEFAULT 0", "risk": "TEXT", "wrapped_url": "TEXT"},
+}
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in MIGRATIONS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 _RUN_COLUMNS = (
     "id, target, kind, started_at, rules_version, status, finished_at, pages, errors, hits, host, pid, heartbeat_at, stats"
 )
@@ -107,7 +131,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class SQLiteStore(SQLiteTrackingMixin, Store):
+class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
     """Runs, observations, items and search totals in one SQLite database file."""
 
     def __init__(self, path: Path | str) -> None:
@@ -120,6 +144,8 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
             self._init_tracking()  # documents, item checks, verdicts (crawler.report)
+            self._init_workbench()  # users, audit, tips, filings, hits search (crawler.web)
+            add_missing_columns(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the SQLite store: {exc}") from None
 
@@ -170,7 +196,7 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
         rows = [
             (o.run_id, o.canonical_url, o.target, o.url, o.domain, o.seen_at, o.kind, json.dumps(o.categories),
              json.dumps(o.rules), o.score, o.title, o.snippet, o.query, o.rank,
-             json.dumps(o.explanation, ensure_ascii=False))
+             json.dumps(o.explanation, ensure_ascii=False), int(o.ad), o.risk, o.wrapped_url)
             for o in observations
         ]
         items = [
@@ -185,8 +211,8 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
                 for row, item in zip(rows, items):
                     cur = self.db.execute(
                         "INSERT OR IGNORE INTO observations (run_id, canonical_url, target, url, domain, seen_at, kind,"
-                        " categories, rules, score, title, snippet, query, rank, explanation)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " categories, rules, score, title, snippet, query, rank, explanation, ad, risk, wrapped_url)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         row,
                     )
                     if cur.rowcount:
@@ -226,9 +252,10 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
 
     def add_search_totals(self, totals: list[SearchTotal]) -> None:
         self._tx([(
-            "INSERT OR REPLACE INTO search_totals (run_id, query, target, total, results, matched, pages, recorded_at)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            [(t.run_id, t.query, t.target, t.total, t.results, t.matched, t.pages, t.recorded_at) for t in totals],
+            "INSERT OR REPLACE INTO search_totals (run_id, query, target, total, results, matched, pages, recorded_at,"
+            " lost, lost_reasons, ads) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(t.run_id, t.query, t.target, t.total, t.results, t.matched, t.pages, t.recorded_at, t.lost,
+              json.dumps(sorted(t.lost_reasons)), t.ads) for t in totals],
         )], many=True)
 
     def finish_run(self, run_id: str, status: str, pages: int, errors: int, stats: dict[str, Any]) -> Run:
@@ -303,17 +330,18 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
                 "SELECT o.url, o.target, o.categories, o.rules, o.score, o.title, o.snippet, i.first_seen, i.last_seen,"
-                " o.run_id, o.kind, o.query, o.domain, o.explanation"
+                " o.run_id, o.kind, o.query, o.domain, o.explanation, o.ad, o.risk, o.wrapped_url"
                 " FROM observations o JOIN items i ON i.canonical_url = o.canonical_url"
                 f" WHERE o.run_id IN ({marks}) ORDER BY o.target, o.seen_at, o.url",
                 chunk,
             )
-            for url, target, cats, rules, score, title, snippet, first, last, run_id, kind, query, domain, expl in rows:
+            for (url, target, cats, rules, score, title, snippet, first, last, run_id, kind, query, domain, expl,
+                 ad, risk, wrapped) in rows:
                 out.append({
                     "url": url, "target": target, "categories": json.loads(cats), "rules": json.loads(rules),
                     "score": score, "title": title, "snippet": snippet, "first_seen": first, "last_seen": last,
                     "run_id": run_id, "kind": kind, "query": query, "domain": domain,
-                    "explanation": json.loads(expl or "{}"),
+                    "explanation": json.loads(expl or "{}"), "ad": bool(ad), "risk": risk, "wrapped_url": wrapped,
                 })
         return out
 
@@ -337,11 +365,13 @@ class SQLiteStore(SQLiteTrackingMixin, Store):
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                "SELECT run_id, target, query, total, results, matched, pages, recorded_at FROM search_totals"
-                f" WHERE run_id IN ({marks}) ORDER BY recorded_at, query",
+                "SELECT run_id, target, query, total, results, matched, pages, recorded_at, lost, lost_reasons, ads"
+                f" FROM search_totals WHERE run_id IN ({marks}) ORDER BY recorded_at, query",
                 chunk,
             ):
-                out.append(SearchTotal(*row))
+                run_id, target, query, total, results, matched, pages, recorded_at, lost, reasons, ads = row
+                out.append(SearchTotal(run_id, target, query, total, results, matched, pages, recorded_at, lost,
+                                       json.loads(reasons or "[]"), ads))
         return out
 
     def close(self) -> None:

@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS documents (
     categories TEXT NOT NULL DEFAULT '[]',
     rules TEXT NOT NULL DEFAULT '[]',
     text_z BLOB,
-    PRIMARY KEY (run_id, canonical_url, query, rank)
+    ad INTEGER NOT NULL DEFAULT 0,
+    risk TEXT,
+    wrapped_url TEXT,
+    PRIMARY KEY (run_id, canonical_url, query, rank, ad)
 );
 CREATE TABLE IF NOT EXISTS item_checks (
     canonical_url TEXT NOT NULL,
@@ -78,12 +81,12 @@ class SQLiteTrackingMixin:
             return
         rows = [
             (d.run_id, d.canonical_url, d.query or "", d.rank or 0, d.target, d.kind, d.url, d.domain, d.fetched_at,
-             int(d.matched), json.dumps(d.categories), json.dumps(d.rules), d.text_z)
+             int(d.matched), json.dumps(d.categories), json.dumps(d.rules), d.text_z, int(d.ad), d.risk, d.wrapped_url)
             for d in documents
         ]
         self._tx([(
             "INSERT OR IGNORE INTO documents (run_id, canonical_url, query, rank, target, kind, url, domain, fetched_at,"
-            " matched, categories, rules, text_z) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " matched, categories, rules, text_z, ad, risk, wrapped_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )], many=True)
 
@@ -94,14 +97,16 @@ class SQLiteTrackingMixin:
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
                 "SELECT run_id, target, kind, url, canonical_url, domain, fetched_at, matched, categories, rules,"
-                f" query, rank, {text} FROM documents WHERE run_id IN ({marks}) ORDER BY run_id, query, rank, canonical_url",
+                f" query, rank, {text}, ad, risk, wrapped_url FROM documents WHERE run_id IN ({marks})"
+                " ORDER BY run_id, query, ad, rank, canonical_url",
                 chunk,
             ):
-                run_id, target, kind, url, canonical, domain, fetched, matched, cats, rules, query, rank, blob = row
+                (run_id, target, kind, url, canonical, domain, fetched, matched, cats, rules, query, rank, blob,
+                 ad, risk, wrapped) = row
                 out.append(Document(
                     run_id=run_id, target=target, kind=kind, url=url, canonical_url=canonical, domain=domain,
                     fetched_at=fetched, matched=bool(matched), categories=json.loads(cats), rules=json.loads(rules),
-                    query=query or None, rank=rank or None, text_z=blob,
+                    query=query or None, rank=rank or None, text_z=blob, ad=bool(ad), risk=risk, wrapped_url=wrapped,
                 ))
         return out
 
