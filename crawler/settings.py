@@ -47,6 +47,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.rendering.RenderRouter": 580,
 }
 
+# Page anatomy (pipelines/extract.py): a block of text seen on this many distinct pages of a host is its
+# template (neither triggers nor cancels); the first pages of a host wait for this many before their text is read.
+NETPATROL_TEMPLATE_MIN_PAGES = 3
+NETPATROL_TEMPLATE_WARMUP = 5
+
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     # ICP / public-security filings of every page, kept per domain: the units behind sites.

@@ -74,6 +74,8 @@ class DocumentArchivePipeline:
             if isinstance(item, SearchPageItem):
                 self.writes.item_done()
             return item
+        if item.kind == "link" and not item.match.matched:  # an index entry is no page examined
+            return item
         match = item.match
         blob = pack_text(item.title, item.text) if self.keep_text else None
         if blob is not None:

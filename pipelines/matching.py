@@ -24,9 +24,14 @@ class MatchingPipeline:
         if isinstance(item, (PageItem, ResultItem)):
             if isinstance(item, ResultItem):  # a search result: its text is the engine's snippet
                 item.match = self.matcher.match(item.title, snippet=item.text, url=item.url)
+            elif item.kind == "link":  # a listing seen as a link on an index page: its text is the entry's
+                item.match = self.matcher.match(snippet=item.text, url=item.url)
+                if item.match.matched:
+                    item.match.explanation["seen_on"] = item.meta.get("seen_on")
             else:
                 item.match = self.matcher.match(item.title, item.text, url=item.url)
-            if self.stats is not None:
+            # Index entries are no pages examined, and workers of a shared run may each see the same one.
+            if self.stats is not None and item.kind != "link":
                 self.stats.inc_value(f"netpatrol/match/checked/{item.kind}")
                 if item.match.matched:
                     self.stats.inc_value(f"netpatrol/match/hits/{item.kind}")

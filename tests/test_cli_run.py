@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 import sqlite3
 from pathlib import Path
 
@@ -174,3 +175,85 @@ def test_search_queries_are_encoded_in_the_configured_charset(cli, make_config, 
     result = cli("config", "check", str(bad))
     assert result.code == 2
     assert "targets[0].query_encoding: unknown encoding 'klingon'" in result.stderr
+
+
+def test_list_pages_and_footer_change_no_count(cli, make_config, site: DemoSite) -> None:
+    """Every page is matched (no match_urls): the home, category and "latest" list pages carry listing
+    titles as link texts, and every page a disclaimer footer (谨防诈骗, 举报). Hits are exactly the item
+    pages the rules flag on their own text, and a takedown reads as exactly that decline."""
+    import re
+
+    from pipelines.engine.anatomy import anatomy
+    from pipelines.engine.html_text import visible_text
+    from pipelines.engine.matcher import Matcher
+    from pipelines.engine.rules import load_rules
+
+    config = make_config(f"""
+        store: {{path: data/np.db}}
+        allow_private_networks: true
+        targets:
+          - name: market
+            type: site
+            start_urls: ["{site.base_url}/"]
+            follow: ["^/c/", "^/item/", "^/list/"]
+            max_pages: 300
+            politeness: {{concurrency: 8, autothrottle: false}}
+        """)
+    matcher = Matcher(load_rules())
+    footer = re.compile(r"<footer.*?</footer>", re.S)
+
+    def verdicts() -> dict[str, bool]:
+        out = {}
+        for url in sorted(listing_urls(site)):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                page = response.read().decode("utf-8")
+            assert "谨防诈骗" in page and "举报" in page
+            with_footer = matcher.match(*visible_text(page)).matched
+            # The footer changes no verdict, whether the page is read whole or through its anatomy.
+            assert with_footer == matcher.match(*visible_text(footer.sub("", page))).matched, url
+            blocks = anatomy(page, url)
+            assert with_footer == matcher.match(blocks.title, blocks.content()).matched, url
+            out[url] = with_footer
+        return out
+
+    expected = {url for url, hit in verdicts().items() if hit}
+    assert len(expected) >= 0.8 * len(listing_urls(site, illegal=True))
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    assert any(p.startswith("/list/latest") for p in site.request_log)
+    first = {h["url"] for h in cli("hits", "--config", str(config), "--format", "json").json()}
+    assert first == expected  # no list page, home or category page among the hits
+
+    taken = sorted(expected)[: len(expected) // 2]
+    for index, url in enumerate(taken):
+        site.set_state(url.rsplit("/", 1)[-1], ["removed", "soft404", "edited"][index % 3])
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    b, c = cli("runs", "--config", str(config), "--format", "json").json()
+    report = cli("report", "--config", str(config), "--format", "json",
+                 "--baseline", f"{b['started_at']}..{b['started_at']}",
+                 "--compare", f"{c['started_at']}..{c['started_at']}").json()
+    assert report["baseline"]["hits"] == len(expected)
+    assert report["compare"]["hits"] == len(expected) - len(taken)
+
+
+def test_unreachable_index_links_count_as_listings(cli, make_config, site: DemoSite) -> None:
+    """With max_pages too small to reach the item pages, the list page's entries are the listings:
+    each hit is the linked item URL, seen on the list page; the list page itself is no hit."""
+    config = make_config(f"""
+        store: {{path: data/np.db}}
+        allow_private_networks: true
+        targets:
+          - name: market
+            type: site
+            start_urls: ["{site.base_url}/list/latest"]
+            follow: ["^/item/"]
+            max_pages: 1
+            politeness: {{concurrency: 2, autothrottle: false}}
+        """)
+    assert cli("run", "--config", str(config), "--target", "market").code == 0
+    hits = cli("hits", "--config", str(config), "--format", "json").json()
+    urls = {h["url"] for h in hits}
+    assert urls and urls <= listing_urls(site)
+    assert f"{site.base_url}/list/latest" not in urls
+    db = sqlite3.connect(Path(config).parent / "data" / "np.db")
+    explanations = [json.loads(e) for (e,) in db.execute("SELECT explanation FROM observations")]
+    assert explanations and all(e.get("seen_on") == f"{site.base_url}/list/latest" for e in explanations)

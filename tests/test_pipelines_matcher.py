@@ -164,7 +164,9 @@ def test_context_cancels_news_but_not_the_offer(features: Matcher) -> None:
                                   "context": "enforcement",
                                   "by": {"term": "警方", "field": "title", "start": 0, "end": 2, "text": "警方"}}]
     # A mention far from any context word still counts.
-    assert features.match("警方打击", "。" * 3 + "今天天气很好我们去公园散步吧然后回家" + "网络赌博平台").matched
+    assert features.match("", "警方打击" + "。" * 3 + "今天天气很好我们去公园散步吧然后回家" + "网络赌博平台").matched
+    # The title is the page's headline: a reporting word there holds back the whole page.
+    assert not features.match("警方打击", "今天天气很好我们去公园散步吧然后回家。网络赌博平台").matched
 
 
 def test_signals_raise_and_reporting_lowers_the_score(features: Matcher) -> None:

@@ -128,7 +128,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 def cmd_rules_eval(args: argparse.Namespace) -> int:
     from crawler.cli.rules import rules_eval
 
-    return rules_eval(args.labeled, sys.stdout, rules=args.rules, threshold=args.threshold, fmt=args.format)
+    return rules_eval(args.labeled, sys.stdout, rules=args.rules, threshold=args.threshold, fmt=args.format,
+                      transforms=args.transforms)
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", type=Path, help="rule file or directory (default: the shipped pack)")
     p.add_argument("--threshold", type=float, default=1.0)
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--transforms", action="store_true",
+                   help="recall and precision under every evasion transform (footers, claims, templates, ...)")
     p.set_defaults(handler=cmd_rules_eval)
     register_rules(rules)  # `rules precision`
 

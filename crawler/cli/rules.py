@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from pipelines.errors import UsageError
-from pipelines.engine.evaluate import Evaluation, evaluate, read_labeled
+from pipelines.engine.evaluate import Evaluation, TransformFigures, evaluate, evaluate_transforms, read_labeled
 from pipelines.engine.explain import render_text
 from pipelines.engine.matcher import Matcher
 from pipelines.engine.rules import load_rules
@@ -56,8 +56,26 @@ def print_evaluation(evaluation: Evaluation, out: IO[str]) -> None:
                       f" rules {m.rules or '-'}: {m.excerpt}\n")
 
 
-def rules_eval(labeled: Path, out: IO[str], rules: Path | None = None, threshold: float = 1.0, fmt: str = "text") -> int:
+def print_transforms(figures: list[TransformFigures], out: IO[str]) -> None:
+    plain = next((f.recall for f in figures if f.name == "plain"), None)
+    out.write(f"{'transform':<12} {'items':>5} {'recall':>7} {'vs plain':>8} {'precision':>9} {'FN':>4} {'FP':>4}\n")
+    for f in figures:
+        ratio = f"{f.recall / plain:.3f}" if plain else "-"
+        out.write(f"{f.name:<12} {f.items:>5} {f.recall:>7.3f} {ratio:>8} {f.precision:>9.3f}"
+                  f" {len(f.evaluation.false_negatives):>4} {len(f.evaluation.false_positives):>4}\n")
+    out.write("recall: illegal items that keep their verdict and category; vs plain: recall / plain recall\n")
+
+
+def rules_eval(labeled: Path, out: IO[str], rules: Path | None = None, threshold: float = 1.0, fmt: str = "text",
+               transforms: bool = False) -> int:
     matcher = Matcher(load_rules(rules), threshold=threshold)
+    if transforms:
+        figures = evaluate_transforms(matcher, read_labeled(labeled))
+        if fmt == "json":
+            out.write(json.dumps([f.as_json() for f in figures], ensure_ascii=False, indent=2) + "\n")
+        else:
+            print_transforms(figures, out)
+        return 0
     evaluation = evaluate(matcher, read_labeled(labeled))
     if fmt == "json":
         out.write(json.dumps(evaluation.as_json(), ensure_ascii=False, indent=2) + "\n")

@@ -35,8 +35,7 @@ targets:
   - name: market
     type: site
     start_urls: ["{base}/"]
-    follow: ["^/c/", "^/item/"]
-    match_urls: ["^/item/"]
+    follow: ["^/c/", "^/item/", "^/list/"]
     max_pages: 300
     max_depth: 4
     politeness: {{concurrency: 8, autothrottle: false}}

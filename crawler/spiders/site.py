@@ -7,14 +7,14 @@ from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 
 from crawler.config.schema import SiteTarget
 from crawler.frontier.claims import url_claims
 from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
 from crawler.spiders.seen_urls import SeenClaims, seen_urls
-from pipelines.engine.html_text import visible_text
+from pipelines.engine.anatomy import Anatomy, anatomy
 from pipelines.urls import canonical_url
 
 
@@ -48,6 +48,7 @@ class SiteSpider(PatrolSpider):
             seen = seen_urls(settings.get("NETPATROL_SEEN_URLS"), target.max_pages,
                              settings.getint("NETPATROL_SEEN_URLS_DISK_ABOVE"))
             self.claims = SeenClaims(seen, target.max_pages)
+        self.link_listings: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
         if isinstance(self.claims, SeenClaims) and self.crawler.stats is not None:
@@ -94,17 +95,18 @@ class SiteSpider(PatrolSpider):
     def rendered_hit(self, url: str, html: str) -> bool:
         if not self.should_match(url):
             return False
-        title, text = visible_text(html)
-        return bool(self.matcher.match(title, text).matched)
+        page = anatomy(html, url)
+        return bool(self.matcher.match(page.title, page.content()).matched)
 
     def parse(self, response: Response) -> Iterator[Any]:
         page = self.usable_html(response)
         if page is None:
             return
         self.count_page()
+        blocks = anatomy(base_url=page.url, root=page.selector.root)
         if self.should_match(page.url):
             yield PageItem(url=page.url, target=self.target.name, fetched_at=self.now(), html=page.text, status=page.status,
-                           meta=self.evidence_meta(page))
+                           meta={**self.evidence_meta(page), "anatomy": blocks})
         follow = []
         for href in page.css("a::attr(href)").getall():
             url = urljoin(page.url, href.strip())
@@ -113,3 +115,26 @@ class SiteSpider(PatrolSpider):
         for request in self._requests(follow):
             if request is not None:
                 yield request
+        yield from self.link_items(page, blocks)
+
+    def _reachable(self, url: str, key: str) -> bool:
+        """Will this crawl visit the URL? Followed and claimed under max_pages. With claims shared in Redis
+        the cap cannot be told from "already scheduled", so a followed link counts as reachable there."""
+        if not self.should_follow(url):
+            return False
+        seen = getattr(self.claims, "seen", None)
+        return key in seen if seen is not None else True
+
+    def link_items(self, page: TextResponse, blocks: Anatomy) -> Iterator[PageItem]:
+        """An index block's links to pages this crawl will not visit (off-site, not followed, beyond
+        max_pages) count as those listings: the item is the linked URL, seen on this page. Links to pages
+        the crawl visits count where they live, never here."""
+        for url, text in blocks.index_links():
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue
+            key = canonical_url(url)
+            if key in self.link_listings or self._reachable(url, key):
+                continue
+            self.link_listings.add(key)
+            yield PageItem(url=url, target=self.target.name, fetched_at=self.now(), html="", title=text[:500],
+                           text=text, kind="link", meta={**self.evidence_meta(page), "seen_on": page.url})

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipelines.errors import UsageError
-from pipelines.engine.html_text import visible_text
+from pipelines.engine.anatomy import anatomy
 from pipelines.engine.matcher import Matcher, MatchResult
 from pipelines.engine.rules import CATEGORIES
 
@@ -113,8 +113,8 @@ def match_record(matcher: Matcher, record: dict[str, Any]) -> MatchResult:
     if record.get("text") is not None:
         text = str(record["text"])
     elif record.get("html") is not None:
-        html_title, text = visible_text(str(record["html"]))
-        title = title or html_title
+        page = anatomy(str(record["html"]), str(record.get("url") or ""))
+        title, text = title or page.title, page.content()
     else:
         text = ""
     return matcher.match(title, text, url=str(record.get("url") or ""), snippet=str(record.get("snippet") or ""))
@@ -151,4 +151,36 @@ def evaluate(matcher: Matcher, records: Iterable[dict[str, Any]]) -> Evaluation:
                 out.false_positives.append(miss)
             if illegal and category not in predicted:
                 out.false_negatives.append(miss)
+    return out
+
+
+@dataclass
+class TransformFigures:
+    """One transform of the labeled set: recall (verdict and category kept) and precision."""
+
+    name: str
+    items: int
+    recall: float
+    precision: float
+    evaluation: Evaluation
+
+    def as_json(self) -> dict[str, Any]:
+        return {"transform": self.name, "items": self.items, "recall": round(self.recall, 4),
+                "precision": round(self.precision, 4), "overall": self.evaluation.overall.as_json(),
+                "false_negatives": [m.id for m in self.evaluation.false_negatives],
+                "false_positives": [m.id for m in self.evaluation.false_positives]}
+
+
+def evaluate_transforms(matcher: Matcher, records: list[dict[str, Any]],
+                        names: Iterable[str] | None = None) -> list[TransformFigures]:
+    """Score the pack on every evasion transform of the labeled set (pipelines.engine.transforms)."""
+    from pipelines.engine.transforms import TRANSFORMS, transformed
+
+    out = []
+    illegal = sum(r["label"] == "illegal" for r in records)
+    for name in names or TRANSFORMS:
+        ev = evaluate(matcher, transformed(records, name))
+        kept = illegal - len(ev.false_negatives)
+        recall = kept / illegal if illegal else 1.0
+        out.append(TransformFigures(name, ev.items, recall, ev.overall.precision, ev))
     return out

@@ -90,12 +90,16 @@ def _rule_entry(ev: "RuleEvaluation", page: "Page", matcher: "Matcher") -> dict[
         entry["missing"] = [matcher.terms[t].key for t in ev.missing]
     if ev.fired:
         entry["reason"] = "fired"
+    elif ev.trigger is None and ev.cancelled and ev.blocked:
+        entry["reason"] = "every occurrence stands near a context word or a `none` word in its sentence"
+    elif ev.trigger is None and ev.cancelled:
+        entry["reason"] = "every occurrence stands near a context word"
+    elif ev.trigger is None and ev.blocked:
+        entry["reason"] = "a `none` term occurs in the sentence of every occurrence"
     elif ev.trigger is None:
-        entry["reason"] = "every occurrence stands near a context word" if ev.cancelled else "no trigger occurrence"
-    elif ev.missing:
-        entry["reason"] = "an `all` term is missing"
+        entry["reason"] = "no trigger occurrence"
     else:
-        entry["reason"] = "a `none` term occurs"
+        entry["reason"] = "an `all` term is missing"
     return entry
 
 

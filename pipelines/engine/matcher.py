@@ -23,6 +23,7 @@ from pipelines.engine.matchstate import (CompiledContext, CompiledRule, Compiled
 from pipelines.engine.normalize import is_latin_boundary, normalize, normalize_text, plain
 from pipelines.engine.regexes import RegexEngine, RegexSource
 from pipelines.engine.rules import FIELDS, Context, Rule, RuleSet, term_core
+from pipelines.engine.sentences import denied, negated
 
 _UNITS = re.compile(r"[a-z0-9]+|[^\W_]")
 MAX_OCCURRENCES = 200  # per term and field: enough for any context or near decision
@@ -278,19 +279,47 @@ class Matcher:
         return len(_UNITS.findall(field.kb[lo:hi].decode("utf-8", "ignore")))
 
     def _context_hit(self, field: FieldScan, span: Span, contexts: list[int]) -> tuple[int, int, Span] | None:
+        """A context word within its window of the trigger, in the same sentence, and not negated."""
         for ci in contexts:
             cc = self.contexts[ci]
             for t in cc.term_ids:
                 if t not in field.found:
                     continue
                 for other in self.occurrences(field, t):
-                    if self._units_between(field, span, other) <= cc.window:
+                    if (self._units_between(field, span, other) <= cc.window
+                            and field.sentence(other[0]) == field.sentence(span[0]) and not negated(field.kb, other[0])):
                         return ci, t, other
+        return None
+
+    def _none_hit(self, field: FieldScan, span: Span, none_ids: list[int], form: str = "key") -> tuple[int, Span] | None:
+        """A `none` word in the trigger's own sentence (not negated): it vetoes that occurrence only."""
+        sentence = field.sentence(span[0], form)
+        for t in none_ids:
+            if t not in field.found:
+                continue
+            for other in self.occurrences(field, t):
+                if field.sentence(other[0]) == sentence and not negated(field.kb, other[0]):
+                    return t, other
         return None
 
     def _page_has_context(self, field: FieldScan, contexts: list[int]) -> bool:
         found = field.found
         return any(t in found for ci in contexts for t in self.contexts[ci].term_ids)
+
+    def _cancelled(self, cr: CompiledRule, field: FieldScan, span: Span, ev: RuleEvaluation, with_context: bool,
+                   with_none: bool) -> bool:
+        """Is this trigger occurrence cancelled by a context word near it or a `none` word in its sentence?"""
+        hit = self._context_hit(field, span, cr.contexts) if with_context else None
+        if hit is not None:
+            if len(ev.cancelled) < 20:
+                ev.cancelled.append((ev_term(ev), field.name, span, hit[0], hit[1], hit[2]))
+            return True
+        veto = self._none_hit(field, span, cr.none_ids) if with_none else None
+        if veto is not None:
+            if ev.blocked is None:
+                ev.blocked = (veto[0], field.name, veto[1])
+            return True
+        return False
 
     def _trigger(self, cr: CompiledRule, page: Page, ev: RuleEvaluation) -> bool:
         for name in cr.fields:
@@ -298,10 +327,11 @@ class Matcher:
             if field is None:
                 continue
             with_context = bool(cr.contexts) and self._page_has_context(field, cr.contexts)
+            with_none = bool(cr.none_ids) and any(t in field.found for t in cr.none_ids)
             for t in cr.any_ids:
                 if t not in field.found:
                     continue
-                if not with_context:
+                if not with_context and not with_none:
                     term = self.terms[t]
                     start = field.found[t]
                     end = start + len(term.patterns[0]) if field.kb.startswith(term.patterns[0], start) else None
@@ -309,12 +339,10 @@ class Matcher:
                         ev.trigger = ("any", t, name, (start, end), None)
                         return True
                 for span in self.occurrences(field, t):
-                    hit = self._context_hit(field, span, cr.contexts) if with_context else None
-                    if hit is None:
+                    ev._term = t
+                    if not self._cancelled(cr, field, span, ev, with_context, with_none):
                         ev.trigger = ("any", t, name, span, None)
                         return True
-                    if len(ev.cancelled) < 20:
-                        ev.cancelled.append((t, name, span, hit[0], hit[1], hit[2]))
             for terms_a, terms_b, window in cr.near:
                 for a in terms_a:
                     if a not in field.found:
@@ -326,17 +354,20 @@ class Matcher:
                             for span_b in self.occurrences(field, b):
                                 if self._units_between(field, span_a, span_b) > window:
                                     continue
-                                hit = self._context_hit(field, span_a, cr.contexts) if with_context else None
-                                if hit is None:
+                                ev._term = a
+                                if not self._cancelled(cr, field, span_a, ev, with_context, with_none):
                                     ev.trigger = ("near", a, name, span_a, span_b)
                                     return True
-                                if len(ev.cancelled) < 20:
-                                    ev.cancelled.append((a, name, span_a, hit[0], hit[1], hit[2]))
             for r in cr.regex_ids:
                 end = field.regex_found.get(r)
-                if end is not None:
+                if end is None:
+                    continue
+                veto = self._none_hit(field, (max(0, end - 1), end), cr.none_ids, "plain") if with_none else None
+                if veto is None:
                     ev.trigger = ("regex", r, name, (end, end), None)
                     return True
+                if ev.blocked is None:
+                    ev.blocked = (veto[0], name, veto[1])
         return False
 
     def _present(self, term_id: int, names: tuple[str, ...], page: Page) -> tuple[str, Span] | None:
@@ -375,13 +406,6 @@ class Matcher:
                     ev.also.append((t, where[0], where[1]))
             if ev.missing:
                 continue
-            for t in cr.none_ids:
-                where = self._present(t, cr.fields, page)
-                if where is not None:
-                    ev.blocked = (t, where[0], where[1])
-                    break
-            if ev.blocked is not None:
-                continue
             ev.fired = True
             fired_by_category[cr.rule.category].append(ev)
         if not fired_by_category:
@@ -390,13 +414,27 @@ class Matcher:
         self._signals(page, fired_by_category)
         hit_categories = []
         for category, evs in fired_by_category.items():
-            score = sum(ev.compiled.rule.weight for ev in evs)
-            score += sum(s.signal.weight for s, *_ in page.signals if s.categories is None or category in s.categories)
+            applies = [(s, name, span) for s, name, _, span in page.signals
+                       if s.categories is None or category in s.categories]
+            positive = [s for s, _, _ in applies if s.signal.weight > 0]
+            # A warning word counts against the listing only in the sentence of one of its triggers:
+            # a line appended elsewhere ("谨防诈骗，请举报") changes nothing.
+            negative = [s for s, name, span in applies if s.signal.weight < 0 and self._near_trigger(page, evs, s)]
+            score = sum(ev.compiled.rule.weight for ev in evs) + sum(s.signal.weight for s in positive + negative)
             score = round(score, 4)
             needed = min(ev.compiled.rule.min_score if ev.compiled.rule.min_score is not None else self.threshold
                          for ev in evs)
             page.scores[category] = score
             page.needed[category] = needed
+            # The title is the page's headline: a listing does not headline itself with 警惕, 打击, 远离.
+            if self._title_reports(page, evs):
+                page.wants_signal.append(category)
+                continue
+            # Reporting or warning words elsewhere on the page veto nothing; they only ask for what any
+            # real listing carries anyway: a listing signal (a contact, a price, an order term).
+            if not positive and self._reporting(page, category, evs, applies):
+                page.wants_signal.append(category)
+                continue
             if score >= needed:
                 hit_categories.append(category)
         if not hit_categories:
@@ -408,6 +446,68 @@ class Matcher:
         score = max(page.scores[c] for c in hit_categories)
         return MatchResult(True, hit_categories, [ev.compiled.rule.id for ev in kept], score, terms,
                            page=page, matcher=self)
+
+    def _reporting(self, page: Page, category: str, evs: list[RuleEvaluation], applies: list) -> bool:
+        """Reporting, warning or compliance words in the title or in the block (line) of a fired trigger?
+        Other blocks (a footer, a disclaimer, an appended line) change nothing."""
+        blocks: dict[str, set[int]] = defaultdict(set)
+        for ev in evs:
+            if ev.trigger is not None:
+                kind, _, name, span, _ = ev.trigger
+                blocks[name].add(page.fields[name].block(span[0], "plain" if kind == "regex" else "key"))
+            for name in ev.compiled.fields:  # every block where one of its trigger terms stands
+                scan = page.fields.get(name)
+                if scan is not None:
+                    for t in ev.compiled.any_ids:
+                        if t in scan.found:
+                            blocks[name].update(scan.block(sp[0]) for sp in self.occurrences(scan, t))
+
+        def inside(name: str, span: Span) -> bool:
+            field = page.fields.get(name)
+            return field is not None and (name == "title" or field.block(span[0]) in blocks.get(name, ()))
+
+        if any(s.signal.weight < 0 and inside(name, span) for s, name, span in applies):
+            return True
+        for ev in page.evaluations:
+            if ev.compiled.rule.category != category:
+                continue
+            if any(inside(name, cspan) for _, name, _, _, _, cspan in ev.cancelled):
+                return True
+            if ev.blocked is not None and inside(ev.blocked[1], ev.blocked[2]):
+                return True
+        for ev in evs:
+            for t in ev.compiled.none_ids:
+                for name in ev.compiled.fields:
+                    scan = page.fields.get(name)
+                    if scan is not None and t in scan.found and any(
+                            not negated(scan.kb, span[0]) and inside(name, span) for span in self.occurrences(scan, t)):
+                        return True
+        return False
+
+    def _title_reports(self, page: Page, evs: list[RuleEvaluation]) -> bool:
+        """Does the title carry a reporting or warning (context) word of these rules?"""
+        title = page.fields.get("title")
+        if title is None:
+            return False
+        contexts = {ci for ev in evs for ci in ev.compiled.contexts}
+        return any(t in title.found and any(not negated(title.kb, sp[0]) for sp in self.occurrences(title, t))
+                   for ci in contexts for t in self.contexts[ci].term_ids)
+
+    def _near_trigger(self, page: Page, evs: list[RuleEvaluation], cs: CompiledSignal) -> bool:
+        """Does a (term) signal occur in the sentence of one of these rules' triggers?"""
+        for ev in evs:
+            if ev.trigger is None:
+                continue
+            kind, _, name, span, _ = ev.trigger
+            field = page.fields.get(name)
+            if field is None or kind == "regex":
+                continue
+            sentence = field.sentence(span[0])
+            for t in cs.term_ids:
+                if t in field.found and any(field.sentence(o[0]) == sentence and not negated(field.kb, o[0])
+                                            for o in self.occurrences(field, t)):
+                    return True
+        return False
 
     def _evidence_terms(self, ev: RuleEvaluation) -> list[str]:
         out = []
@@ -429,6 +529,8 @@ class Matcher:
                 for t in cs.term_ids:
                     if t in field.found:
                         spans = self.occurrences(field, t)
+                        if cs.signal.weight > 0:  # "金币无法充值" is no offer
+                            spans = [sp for sp in spans if not denied(field.kb, sp[0])]
                         if spans:
                             found = (cs, name, f"term:{t}", spans[0])
                             break
@@ -442,6 +544,10 @@ class Matcher:
                     break
             if found is not None:
                 page.signals.append(found)
+
+
+def ev_term(ev: RuleEvaluation) -> int:
+    return ev._term
 
 
 # A short term whose digit is joined to letters by a separator reads as a code (3-MMC, 4-FA, 2C-B):

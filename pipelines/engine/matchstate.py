@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pipelines.engine.normalize import Normalized
 from pipelines.engine.rules import Context, Rule, Signal
+from pipelines.engine.sentences import breaks, sentence_of
 
 Span = tuple[int, int]  # byte offsets in a field's key (or plain) form
 _LATIN_EDGE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -64,7 +65,7 @@ class CompiledContext:
 class FieldScan:
     """One field of a page: its normalized forms and the terms and regexes found in it."""
 
-    __slots__ = ("name", "norm", "kb", "found", "regex_found", "_occ", "_plain_bytes", "_soft_bytes")
+    __slots__ = ("name", "norm", "kb", "found", "regex_found", "_occ", "_plain_bytes", "_soft_bytes", "_breaks", "_lines")
 
     def __init__(self, name: str, norm: Normalized, kb: bytes, found: dict[int, int]) -> None:
         self.name = name
@@ -75,6 +76,20 @@ class FieldScan:
         self._occ: dict[int, list[Span]] = {}
         self._plain_bytes: bytes | None = None
         self._soft_bytes: set[int] | None = None
+        self._breaks: tuple[list[int], list[int]] | None = None
+        self._lines: tuple[list[int], list[int]] | None = None
+
+    def block(self, offset: int, form: str = "key") -> int:
+        """The block (line) number of a byte offset: page text has one line per DOM block."""
+        if self._lines is None:
+            self._lines = breaks(self.norm, self.norm._to_key, lines=True)
+        return sentence_of(self._lines[0] if form == "key" else self._lines[1], offset)
+
+    def sentence(self, offset: int, form: str = "key") -> int:
+        """The sentence number of a byte offset in the key form (terms) or the plain form (regexes)."""
+        if self._breaks is None:
+            self._breaks = breaks(self.norm, self.norm._to_key)
+        return sentence_of(self._breaks[0] if form == "key" else self._breaks[1], offset)
 
     @property
     def plain_bytes(self) -> bytes:
@@ -98,7 +113,7 @@ class FieldScan:
 class Page:
     """Everything matching one page produced; explanations and snippets are computed from it on demand."""
 
-    __slots__ = ("fields", "evaluations", "signals", "scores", "needed", "problems", "truncated")
+    __slots__ = ("fields", "evaluations", "signals", "scores", "needed", "problems", "truncated", "wants_signal")
 
     def __init__(self, fields: dict[str, FieldScan]) -> None:
         self.fields = fields
@@ -108,12 +123,13 @@ class Page:
         self.needed: dict[str, float] = {}
         self.problems: list[str] = []
         self.truncated: list[str] = []
+        self.wants_signal: list[str] = []  # categories held back: reporting words on the page, no listing signal
 
 
 class RuleEvaluation:
     """Why a candidate rule fired or not: its trigger, cancelled occurrences, the term that blocked it."""
 
-    __slots__ = ("compiled", "fired", "trigger", "also", "cancelled", "blocked", "missing")
+    __slots__ = ("compiled", "fired", "trigger", "also", "cancelled", "blocked", "missing", "_term")
 
     def __init__(self, compiled: CompiledRule) -> None:
         self.compiled = compiled
@@ -121,5 +137,6 @@ class RuleEvaluation:
         self.trigger: tuple[str, int, str, Span, Span | None] | None = None  # (kind, id, field, span, partner span)
         self.also: list[tuple[int, str, Span]] = []  # matched `all` terms
         self.cancelled: list[tuple[int, str, Span, int, int, Span]] = []  # (term, field, span, context, ctx term, ctx span)
-        self.blocked: tuple[int, str, Span] | None = None  # the `none` term found
+        self.blocked: tuple[int, str, Span] | None = None  # the first `none` term that vetoed an occurrence
         self.missing: list[int] = []  # `all` terms not found
+        self._term = -1  # the trigger term being tried (for the record of a cancelled occurrence)

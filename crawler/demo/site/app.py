@@ -47,6 +47,7 @@ class DemoSite:
             "/robots.txt": lambda p, q, raw: Reply(200, ROBOTS.encode(), TEXT_UTF8),
             "/search": lambda p, q, raw: self._search(q),
             "/private/secret": lambda p, q, raw: self._secret(),
+            "/list/latest": lambda p, q, raw: self._latest(),
         }
         self._prefixes: list[tuple[str, Handler]] = [
             ("/c/", self._category_route),
@@ -244,6 +245,11 @@ class DemoSite:
         for listing, _state in self.visible():
             counts[listing.category] += 1
         return Reply(200, render("home.html", title=f"{self.name} - 首页", query="", counts=counts, **self._shell()))
+
+    def _latest(self) -> Reply:
+        """A list page: every visible listing as one link whose text is its title and the start of its text."""
+        rows = list(reversed(self.visible()))
+        return Reply(200, render("latest.html", title=f"最新发布 - {self.name}", query="", rows=rows, **self._shell()))
 
     def _secret(self) -> Reply:
         body = render("secret.html", text=SECRET_TEXT).decode()
