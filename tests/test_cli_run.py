@@ -190,7 +190,7 @@ def test_list_pages_and_footer_change_no_count(cli, make_config, site: DemoSite)
 
     config = make_config(f"""
         store: {{path: data/np.db}}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: market
             type: site
@@ -240,7 +240,7 @@ def test_unreachable_index_links_count_as_listings(cli, make_config, site: DemoS
     each hit is the linked item URL, seen on the list page; the list page itself is no hit."""
     config = make_config(f"""
         store: {{path: data/np.db}}
-        allow_private_networks: true
+        allowed_networks: ["127.0.0.0/8"]
         targets:
           - name: market
             type: site

@@ -9,22 +9,16 @@ once, and which selectors to override in the target.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from crawler.cli.output import console as _console, print_json as _print_json
 from crawler.config.engines import ENGINE_NAMES, preset, presets
 from crawler.config.schema import SearchTarget, load_config
 from pipelines.errors import UsageError
-
-
-def _console() -> Console:
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
@@ -36,7 +30,7 @@ def cmd_engines(args: argparse.Namespace) -> int:
                      "reference": list(data.get("reference") or []), "unconfirmed": list(data.get("unconfirmed") or []),
                      "notes": data.get("notes", "")})
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        _print_json(rows)
         return 0
     console = _console()
     table = Table(title="Search engine presets (engine: NAME on a search target)", title_justify="left")
@@ -90,7 +84,7 @@ def cmd_engines_check(args: argparse.Namespace) -> int:
     url = args.url or target.url.replace("{query}", "check").replace("{page}", str(target.page_start))
     out = check_page(target, html, url, args.page)
     if args.format == "json":
-        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        _print_json(out)
         return 1 if out["lost"] else 0
     console = _console()
     console.print(f"[bold]{args.html}[/bold] as [bold]{args.name}[/bold]: page state {out['state']}"

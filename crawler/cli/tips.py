@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+
+from crawler.cli import output
 
 
 def cmd_tips_import(args: argparse.Namespace) -> int:
@@ -48,14 +47,14 @@ def cmd_tips_list(args: argparse.Namespace) -> int:
         tips = store.tips(status=args.status)
     keys = ("id", "url", "reported_at", "received_at", "channel", "status", "outcome", "reason", "checked_at")
     if args.format == "json":
-        sys.stdout.write(json.dumps([{k: getattr(t, k) for k in keys} for t in tips], ensure_ascii=False, indent=2) + "\n")
+        output.print_json([{k: getattr(t, k) for k in keys} for t in tips])
         return 0
     table = Table(title="Tips", title_justify="left")
     for column in ("Id", "URL", "Reported", "Channel", "Outcome", "Why"):
         table.add_column(column, overflow="fold")
     for t in tips:
         table.add_row(t.id, t.url, t.reported_at[:19], t.channel, t.outcome or t.status, t.reason[:60])
-    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+    output.console().print(table)
     return 0
 
 

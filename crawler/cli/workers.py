@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.cli import output
 from pipelines.errors import UsageError
 
 
@@ -23,7 +23,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from crawler.config.schema import load_config
@@ -40,9 +39,9 @@ def cmd_workers(args: argparse.Namespace) -> int:
         print(f"netpatrol: the frontier's Redis is unreachable: {describe(exc)}", file=sys.stderr)
         return 1
     if args.format == "json":
-        sys.stdout.write(json.dumps(workers, indent=2) + "\n")
+        output.print_json(workers)
         return 0
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = output.console()
     if not workers:
         console.print("no live workers")
         return 0
