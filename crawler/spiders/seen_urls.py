@@ -32,6 +32,9 @@ class SeenURLs(Protocol):
     def add(self, url: str) -> bool:
         """Add `url`; True when it was new."""
 
+    def __contains__(self, url: object) -> bool:
+        """Was `url` scheduled (the index-link check asks whether the crawl will visit a page)?"""
+
     def __len__(self) -> int: ...
 
     def close(self) -> None: ...
@@ -51,6 +54,9 @@ class MemorySeen:
             return False
         self._seen.add(key)
         return True
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and digest(url) in self._seen
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -88,6 +94,11 @@ class DiskSeen:
                 self._db.execute("BEGIN")
                 self._pending = 0
         return new
+
+    def __contains__(self, url: object) -> bool:
+        if not isinstance(url, str):
+            return False
+        return self._db.execute("SELECT 1 FROM seen WHERE k = ?", (digest(url),)).fetchone() is not None
 
     def __len__(self) -> int:
         return self._count
