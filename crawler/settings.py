@@ -50,6 +50,7 @@ DOWNLOADER_MIDDLEWARES = {
 # Page anatomy (pipelines/extract.py): a block of text seen on this many distinct pages of a host is its
 # template (neither triggers nor cancels); the first pages of a host wait for this many before their text is read.
 NETPATROL_TEMPLATE_MIN_PAGES = 3
+NETPATROL_TEMPLATE_MIN_SHARE = 0.3  # ...and on this share of the host's pages: a reposted ad is not template
 NETPATROL_TEMPLATE_WARMUP = 5
 
 ITEM_PIPELINES = {

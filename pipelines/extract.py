@@ -34,9 +34,10 @@ def host_of(url: str) -> str:
 class ExtractPipeline:
     """Fill `title` and `text` of page items from their HTML, without the host's template."""
 
-    def __init__(self, warmup: int = 5, min_pages: int = 3, crawler: Crawler | None = None) -> None:
+    def __init__(self, warmup: int = 5, min_pages: int = 3, crawler: Crawler | None = None,
+                 min_share: float = 0.3) -> None:
         self.warmup = warmup
-        self.learner = TemplateLearner(min_pages)
+        self.learner = TemplateLearner(min_pages, min_share)
         self.crawler = crawler
         self.waiting: dict[str, list[defer.Deferred]] = defaultdict(list)
         self._poll: task.LoopingCall | None = None
@@ -45,7 +46,7 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
         settings = crawler.settings
         pipeline = cls(settings.getint("NETPATROL_TEMPLATE_WARMUP", 5), settings.getint("NETPATROL_TEMPLATE_MIN_PAGES", 3),
-                       crawler)
+                       crawler, settings.getfloat("NETPATROL_TEMPLATE_MIN_SHARE", 0.3))
         crawler.signals.connect(pipeline.release_all, signal=signals.spider_closed)
         return pipeline
 

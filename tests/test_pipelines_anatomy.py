@@ -43,6 +43,18 @@ def test_template_learned_per_host_and_duplicates_count_once() -> None:
     assert learner.template("other") == set()
 
 
+def test_an_ad_reposted_on_a_few_pages_of_a_busy_host_is_not_template() -> None:
+    """A seller reposts one ad under several URLs: on 3 of 40 pages it is below the share, so it stays content."""
+    learner = TemplateLearner(min_pages=3, min_share=0.3)
+    ad = "出售仿真枪 保密发货 加微信 qq8899"
+    pages = [anatomy(page(f"商品{i}", ad if i % 13 == 0 else f"描述{i}"), "http://shop.test/") for i in range(40)]
+    for one in pages:
+        learner.observe("shop", one)
+    template = learner.template("shop")
+    assert ad in pages[13].content(template)  # seen on pages 0, 13, 26: 3 of 40
+    assert "依法经营" not in pages[13].content(template)  # the footer, on all 40 pages, is template
+
+
 def test_broken_and_empty_html() -> None:
     assert anatomy("").blocks == []
     a = anatomy("<p>未闭合<div>块<b>粗", "http://x.test/")

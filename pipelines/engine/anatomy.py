@@ -163,10 +163,16 @@ class _Walker:
 
 class TemplateLearner:
     """Per host: on how many distinct pages each block's text was seen. Text seen on `min_pages`
-    different pages (identical pages count once) is the host's template: it neither triggers nor cancels."""
+    different pages (identical pages count once) and on at least `min_share` of the host's pages is the
+    host's template: it neither triggers nor cancels.
 
-    def __init__(self, min_pages: int = 3) -> None:
+    The share is what keeps a listing reposted under many URLs (one ad text on 2% of a host's pages)
+    from reading as template: headers, navigation and footers stand on nearly every page.
+    """
+
+    def __init__(self, min_pages: int = 3, min_share: float = 0.3) -> None:
         self.min_pages = min_pages
+        self.min_share = min_share
         self.counts: dict[str, dict[str, int]] = {}
         self.pages: dict[str, set[str]] = {}
         self.templates: dict[str, set[str]] = {}  # kept up to date as pages come: no rescan per page
@@ -189,7 +195,11 @@ class TemplateLearner:
         return len(self.pages.get(host, ()))
 
     def template(self, host: str) -> set[str]:
-        return self.templates.get(host, set())
+        candidates = self.templates.get(host)
+        if not candidates:
+            return set()
+        counts, floor = self.counts[host], self.min_share * self.page_count(host)
+        return {key for key in candidates if counts[key] >= floor}
 
     def learn(self, host: str, pages: Iterable[Anatomy]) -> set[str]:
         for page in pages:
