@@ -8,12 +8,12 @@ outcome, automatic or a reviewer's, is written to the audit trail.
 
 from __future__ import annotations
 
-import csv
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.report.build import _parse_bound
+from crawler.review.csvfile import read_rows
 from pipelines.errors import UsageError
 from pipelines.stores.base import Store, iso, utcnow
 from pipelines.stores.workbench import TIP_OUTCOMES, AuditEntry, Tip
@@ -55,18 +55,7 @@ def make_tip(url: str, channel: str, note: str = "", reported_at: str | None = N
 
 def read_tips_csv(path: Path, max_chars: int = 2048) -> list[Tip]:
     """Rows of `url, reported_at, channel, note` (header line first); UsageError naming every bad line."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-            if "url" not in fields:
-                raise UsageError(f"{path}: the first line must name the columns, with at least `url`"
-                                 f" (found: {', '.join(fields) or 'nothing'})")
-            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-    except FileNotFoundError:
-        raise UsageError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+    rows = read_rows(path, ("url",))
     tips, problems = [], []
     for line, row in enumerate(rows, start=2):
         try:

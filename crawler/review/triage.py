@@ -7,12 +7,12 @@ records nothing, so a half-applied spreadsheet never has to be untangled.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.review.csvfile import read_rows
 from pipelines.errors import UsageError
 from pipelines.stores.base import Store, iso, utcnow
 from pipelines.stores.tracking import TrackedItem, Verdict
@@ -34,18 +34,7 @@ class Decision:
 
 def read_csv(path: Path) -> list[Decision]:
     """Rows of `url,verdict[,note]` (with a header line); raise UsageError naming every bad line."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-            if "url" not in fields or "verdict" not in fields:
-                raise UsageError(f"{path}: the first line must name the columns, with at least `url` and `verdict`"
-                                 f" (found: {', '.join(fields) or 'nothing'})")
-            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-    except FileNotFoundError:
-        raise UsageError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+    rows = read_rows(path, ("url", "verdict"))
     decisions, problems = [], []
     for index, row in enumerate(rows, start=2):
         word = row.get("verdict", "").lower()
