@@ -29,7 +29,7 @@ DEMO_CONFIG = """\
 store:
   backend: sqlite
   path: netpatrol.db
-allow_private_networks: true   # the demo site is on loopback
+allowed_networks: ["127.0.0.0/8"]   # the demo site is on loopback; every other private address stays refused
 tips: {{allowed_networks: ["127.0.0.1/32", "127.0.0.3/32"], render: never}}   # tips may reach the demo only
 targets:
   - name: market

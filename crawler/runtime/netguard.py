@@ -88,5 +88,5 @@ class NetworkPolicy:
             if not self.address_allowed(address):
                 raise AddressRefused(
                     f"{url}: {host} resolves to {address}, {describe(address)}; refused "
-                    "(set allow_private_networks: true or list it in allowed_networks to crawl internal hosts)"
+                    "(list its network in allowed_networks, e.g. allowed_networks: [\"10.1.0.0/16\"], to crawl an internal host)"
                 )
