@@ -8,15 +8,20 @@ recorded hash; the storage pipeline records the hashes with the observation.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import is_asyncio_available
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 
 from pipelines.runtime import data_dir_from_settings
 from pipelines.items import PageItem, ResultItem
@@ -31,7 +36,8 @@ KINDS = {
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # pid and thread in the temporary name: two writers of the same content never share a temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -88,6 +94,11 @@ class EvidencePipeline:
         if self.stats is not None:
             self.stats.inc_value(key)
 
+    async def _keep(self, kind: str, content: bytes, fetched_at: str) -> Evidence:
+        if is_asyncio_available():
+            return await asyncio.to_thread(self.keeper.keep, kind, content, fetched_at)
+        return await maybe_deferred_to_future(deferToThread(self.keeper.keep, kind, content, fetched_at))
+
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, (PageItem, ResultItem)) or item.duplicate:
             return item
@@ -95,13 +106,14 @@ class EvidencePipeline:
             return item
         kept: list[Evidence] = []
         try:
+            # Hashing, compressing and fsync-ing run in a thread (all three release the GIL): the crawl goes on.
             body = item.meta.get("html_body")
             if body:
-                kept.append(self.keeper.keep("html", body, item.meta.get("fetched_at") or item.fetched_at))
+                kept.append(await self._keep("html", body, item.meta.get("fetched_at") or item.fetched_at))
                 self._inc("netpatrol/evidence/html")
             screenshot = item.meta.get("screenshot")
             if screenshot:
-                kept.append(self.keeper.keep("screenshot", screenshot, item.meta.get("screenshot_at") or item.fetched_at))
+                kept.append(await self._keep("screenshot", screenshot, item.meta.get("screenshot_at") or item.fetched_at))
                 self._inc("netpatrol/evidence/screenshots")
             elif item.meta.get("rendered"):
                 self._inc("netpatrol/evidence/screenshot_missing")

@@ -6,6 +6,8 @@ filing as its gambling pages, and that is how their domains are tied into one un
 
 from __future__ import annotations
 
+import re
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
@@ -17,14 +19,27 @@ from pipelines.stores.base import Store
 from pipelines.stores.workbench import FilingSighting
 from pipelines.urls import domain_of
 
-_MARKERS = ("ICP", "icp", "公网安备")
+_MARKER = re.compile(r"icp|公网安备", re.IGNORECASE)
+#: Markup read on each side of a marker: a filing number and the tags around it fit well inside.
+WINDOW = 300
 
 
 def page_filings(html: str) -> list[Filing]:
-    """Filings shown anywhere in the page's markup text (footers are often left out of the main text)."""
-    if not any(marker in html for marker in _MARKERS):
+    """Filings shown anywhere in the page's markup text (footers are often left out of the main text).
+
+    Only the markup around each "ICP"/"公网安备" is stripped and read: a filing is short, and stripping
+    the tags of a whole page for a footer line cost more than matching the page."""
+    spans: list[list[int]] = []
+    for marker in _MARKER.finditer(html):
+        start, end = max(0, marker.start() - WINDOW), marker.end() + WINDOW
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    if not spans:
         return []
-    text = replace_entities(remove_tags(remove_tags_with_content(html, ("script", "style"))))
+    markup = "\n".join(html[start:end] for start, end in spans)
+    text = replace_entities(remove_tags(remove_tags_with_content(markup, ("script", "style"))))
     return extract_filings(text)
 
 

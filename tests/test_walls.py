@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from parsel import Selector
 
 from crawler.render.walls import detect_wall
 from tests.hostile_site import HostileSite
@@ -34,6 +35,17 @@ def test_every_wall_is_a_wall_of_its_kind(path: Path) -> None:
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
 def test_every_look_alike_is_a_page(path: Path) -> None:
     assert detect_wall(path.read_text(encoding="utf-8")) is None
+
+
+def test_shouting_walls_are_walls_and_the_shared_tree_gives_the_same_verdicts() -> None:
+    """Phrases are pre-screened in lowercased text: upper-case walls must still be seen, and a verdict
+    from the tree a crawl already parsed must equal the verdict from the HTML."""
+    shouting = "<html><head><title>Error</title></head><body><h1>TOO MANY REQUESTS</h1><p>PLEASE SLOW DOWN.</p></body></html>"
+    verdict = detect_wall(shouting)
+    assert verdict is not None and verdict.kind == "rate_limit"
+    for path in WALLS + PAGES:
+        html = path.read_text(encoding="utf-8")
+        assert detect_wall(root=Selector(text=html).root) == detect_wall(html), path.name
 
 
 def _config(folder: Path, site: HostileSite, extra: str = "", politeness: str = "") -> Path:

@@ -17,6 +17,7 @@ from crawler.review.tips import make_tip, queue_tips, read_tips_csv
 from crawler.web.auth import add_user, authenticate
 from crawler.web.evidence import resolve_inside
 from pipelines.engine.filings import extract_filings, unit_key
+from pipelines.filings import page_filings
 from pipelines.stores.workbench import AuditEntry, FilingSighting
 
 
@@ -33,6 +34,17 @@ def test_filings_are_read_in_every_written_form() -> None:
     ]
     assert unit_key(found, "a.example") == "京ICP备12345678号"
     assert unit_key([], "a.example") == "a.example"
+
+
+def test_page_filings_read_the_markup_around_each_marker() -> None:
+    """Only windows around "ICP"/"公网安备" are stripped and read: tags inside a filing, markers far apart on a
+    long page and entities must give what stripping the whole page gave."""
+    filler = "<p>" + "正文内容，" * 2000 + "</p>"
+    html = (f"<html><head><style>.icp{{color:red}}</style></head><body><div>备案：<a href='https://beian.miit.gov.cn'>"
+            f"京<b>ICP</b>备12345678号-2</a></div>{filler}<footer><span>京公网安备&nbsp;11010502000001号</span>"
+            f"<span>粤ICP证110507号</span></footer></body></html>")
+    assert [f.text for f in page_filings(html)] == ["京ICP备12345678号-2", "粤ICP证110507号", "京公网安备11010502000001号"]
+    assert page_filings(filler) == [] and page_filings("<p>icp</p>") == []
 
 
 def test_domains_sharing_any_filing_form_one_unit() -> None:

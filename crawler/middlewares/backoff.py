@@ -28,8 +28,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
-from crawler.spiders.base import WALL_META, is_html, wall_of
-from pipelines.engine.sniff import not_text
+from crawler.spiders.base import JUNK_META, WALL_META, is_html, junk_of, wall_of
 
 RETRIES_META = "netpatrol_wall_retries"
 logger = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class HostBackoff:
         self._inc("netpatrol/backoff/retried")
         logger.info("walled (%s); %s backed off %.1f s, retry %d of %d later: %s",
                     why, host, delay, tries + 1, self.retries, request.url)
-        meta = {k: v for k, v in request.meta.items() if k != WALL_META}
+        meta = {k: v for k, v in request.meta.items() if k not in (WALL_META, JUNK_META)}
         meta[RETRIES_META] = tries + 1
         return request.replace(meta=meta, dont_filter=True, priority=request.priority - 10)
 
@@ -119,7 +118,7 @@ class HostBackoff:
             return "429"
         if status == 503 and response.headers.get(b"Retry-After"):
             return "503 with Retry-After"
-        if status in (200, 403) and is_html(response) and not_text(response.text) is None:  # type: ignore[attr-defined]
+        if status in (200, 403) and is_html(response) and junk_of(response, request.meta) is None:  # type: ignore[arg-type]
             verdict = wall_of(response, request.meta)
             if verdict is not None:
                 return f"{verdict.kind} wall"

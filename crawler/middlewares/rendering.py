@@ -21,6 +21,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
 from crawler.render.detect import js_shell
+from crawler.spiders.base import JUNK_META, WALL_META
 from crawler.render.errors import NeedsJavaScript
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class RenderRouter:
             )
         logger.debug("%s looks like a JavaScript shell (%s): rendering it", response.url, verdict.reason)
         self._inc("netpatrol/render/rerendered")
-        meta = dict(request.meta)
+        # The plain fetch's verdicts (wall, not-text) are about that body, not the rendered one.
+        meta = {k: v for k, v in request.meta.items() if k not in (WALL_META, JUNK_META)}
         meta.update(self.render_meta(f"auto: {verdict.reason}"))
         return request.replace(meta=meta, dont_filter=True)

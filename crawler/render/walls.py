@@ -7,7 +7,7 @@ Judged as a person would judge it, never from strings anywhere in the raw HTML:
     Geetest/slider), a password box;
   * how much of the page the wall takes: a wall leaves next to nothing else to read. A listing
     with a CAPTCHA field in its contact form, or an article about CAPTCHAs, is a page.
-One lxml parse per page; pure, so it is tested on a corpus of walls and look-alikes (tests/data/walls/).
+One lxml parse per page (shared with the rest of the crawl); pure, so it is tested on a corpus of walls and look-alikes (tests/data/walls/).
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ _PHRASES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
+# Every wall phrase at once, searched in lowercased text: the phrases are written in lower case, and
+# without IGNORECASE Python's engine can skip ahead by first characters (about 4x faster on page text).
+_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p in _PHRASES.values()))
 _TITLES = re.compile(
     r"^\s*(?:just a moment|attention required|access denied|security check|captcha|robot check|"
     r"one more step|429|too many requests|403 forbidden|安全验证|访问验证|验证码|人机验证|访问受限|访问过于频繁|请稍候|"
@@ -159,6 +162,9 @@ class _Reader:
         if wall:
             self.wall[wall] = self.wall.get(wall, 0) + count
             return
+        if not _ANY_PHRASE.search(text.lower()):  # most text says nothing of a wall: one scan instead of four
+            self.content_chars += count
+            return
         for kind in _ORDER:
             found = list(_PHRASES[kind].finditer(text))
             if found:
@@ -207,18 +213,24 @@ def _hidden(node: Any) -> bool:
     return "display:none" in style or "visibility:hidden" in style
 
 
-def detect_wall(html: str) -> WallVerdict | None:
-    """Return why `html` is a wall, or None when it is an ordinary page (whatever strings it contains)."""
-    if not html or not html.strip():
+def detect_wall(html: str | None = None, root: Any = None) -> WallVerdict | None:
+    """Return why a page is a wall, or None when it is an ordinary page (whatever strings it contains).
+
+    Give the HTML, or the lxml root already parsed for the page (a crawl parses each page once and
+    shares the tree between this check, link extraction and page anatomy)."""
+    if root is None:
+        if not html or not html.strip():
+            return None
+        try:
+            root = Selector(text=html).root
+        except (ValueError, TypeError):
+            return None
+    if not isinstance(getattr(root, "tag", None), str):
         return None
-    try:
-        page = Selector(text=html)
-    except (ValueError, TypeError):
-        return None
-    title = _WS.sub(" ", " ".join(page.xpath("//title//text()").getall())).strip()
+    title = _WS.sub(" ", " ".join(str(t) for t in root.xpath("//title//text()"))).strip()
     reader = _Reader()
-    for body in page.xpath("//body"):
-        reader.walk(body.root)
+    for body in root.xpath("//body"):
+        reader.walk(body)
     if title:
         for kind in _ORDER:
             found = _PHRASES[kind].search(title)

@@ -36,6 +36,8 @@ HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 BLOCK_STATUSES = {401, 403, 407, 429, 503}
 #: Meta key under which crawler.middlewares.backoff leaves its verdict on a response (None: not a wall).
 WALL_META = "netpatrol_wall"
+#: Meta key under which the sniffing verdict (pipelines.engine.sniff.not_text) is kept for the request.
+JUNK_META = "netpatrol_not_text"
 
 
 def is_html(response: Response) -> bool:
@@ -49,8 +51,25 @@ def wall_of(response: Response, meta: dict[str, Any] | None = None) -> WallVerdi
     `meta` is the request's meta where the response is not tied to its request yet (in downloader middlewares)."""
     meta = response.meta if meta is None else meta
     if WALL_META not in meta:
-        meta[WALL_META] = detect_wall(response.text) if isinstance(response, TextResponse) else None
+        meta[WALL_META] = detect_wall(root=page_root(response)) if isinstance(response, TextResponse) else None
     return meta[WALL_META]
+
+
+def page_root(response: TextResponse) -> Any:
+    """The response's parsed tree: Scrapy caches it on the response, so the wall check, the spider's link
+    extraction and page anatomy share one parse. None when the body cannot be parsed."""
+    try:
+        return response.selector.root
+    except (ValueError, TypeError):
+        return None
+
+
+def junk_of(response: TextResponse, meta: dict[str, Any] | None = None) -> str | None:
+    """Why the response's text is not text (see pipelines.engine.sniff), sniffed once per request."""
+    meta = response.meta if meta is None else meta
+    if JUNK_META not in meta:
+        meta[JUNK_META] = not_text(response.text)
+    return meta[JUNK_META]
 
 
 class PatrolSpider(Spider):
@@ -126,7 +145,7 @@ class PatrolSpider(Spider):
             self.count_skipped("non_html")
             return None
         assert isinstance(response, TextResponse)
-        junk = not_text(response.text)
+        junk = junk_of(response)
         if junk is not None:  # binary or undecodable: never matched, its "links" never followed
             self.count_skipped("non_text")
             self.logger.info("not text (%s), skipped: %s", junk, response.url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, AsyncIterator, Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
@@ -15,7 +15,7 @@ from pipelines.items import PageItem
 from crawler.spiders.base import PatrolSpider
 from crawler.spiders.seen_urls import SeenClaims, seen_urls
 from pipelines.engine.anatomy import Anatomy, anatomy
-from pipelines.urls import canonical_url
+from pipelines.urls import canonical_url, join_url
 
 
 def _host_key(url: str) -> tuple[str, int | None]:
@@ -109,7 +109,7 @@ class SiteSpider(PatrolSpider):
                            meta={**self.evidence_meta(page), "anatomy": blocks})
         follow = []
         for href in page.css("a::attr(href)").getall():
-            url = urljoin(page.url, href.strip())
+            url = join_url(page.url, href.strip())
             if self.should_follow(url):
                 follow.append(url)
         for request in self._requests(follow):

@@ -23,9 +23,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
-from urllib.parse import urljoin
 
 from lxml import etree, html as lxml_html
+
+from pipelines.urls import join_url
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body center dd details dialog dir div dl dt fieldset figcaption figure footer"
@@ -141,12 +142,13 @@ class _Walker:
             self.flush()
             self.chrome = chrome
         if tag == "a":
-            anchor = _WS.sub(" ", el.text_content()).strip()
+            shown = el.text_content()
+            anchor = _WS.sub(" ", shown).strip()
             href = (el.get("href") or "").strip()
             if anchor and href and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
-                self.links.append((urljoin(self.base_url, href), anchor))
+                self.links.append((join_url(self.base_url, href), anchor))
                 self.link_chars += len(anchor)
-            self.parts.append(" " + el.text_content() + " ")
+            self.parts.append(" " + shown + " ")
         else:
             if el.text:
                 self.parts.append(el.text)
