@@ -67,6 +67,7 @@ def test_an_explanation_reads_as_lines(tmp_path: Path) -> None:
     ]
     assert render_text(matcher.match("警方打击网络赌博", "").explanation) == [
         "rule g.casino (gambling, weight 1): not fired: a `none` term occurs in the sentence of every occurrence",
+        "  any       '网络赌博' in title[4:8] = '网络赌博', blocked:",
         "  blocked   by `none` term '警方' in title[0:2] = '警方'",
         "no rule fired: score 0 / threshold 1 -> no hit",
     ]

@@ -85,7 +85,14 @@ def _rule_entry(ev: "RuleEvaluation", page: "Page", matcher: "Matcher") -> dict[
         ]
     if ev.blocked is not None:
         t, name, span = ev.blocked
-        entry["blocked_by"] = {"term": matcher.terms[t].key, **_where(page.fields[name], span)}
+        field = page.fields[name]
+        entry["blocked_by"] = {"term": matcher.terms[t].key, **_where(field, span)}
+        if ev.blocked_occurrence is not None:  # which trigger occurrence the `none` term stood beside
+            kind, ident, where = ev.blocked_occurrence
+            entry["blocked_by"]["occurrence"] = (
+                {"kind": "regex", "regex": matcher.regexes.sources[ident].pattern,
+                 **_where(field, where, "regex", matcher, ident)} if kind == "regex"
+                else {"kind": kind, "term": matcher.terms[ident].key, **_where(field, where)})
     if ev.missing:
         entry["missing"] = [matcher.terms[t].key for t in ev.missing]
     if ev.fired:
@@ -158,6 +165,10 @@ def render_text(explanation: dict[str, Any], only_rule: str | None = None) -> li
                          f" near {by['text']!r} (context {c['context']})")
         if "blocked_by" in rule:
             b = rule["blocked_by"]
+            o = b.get("occurrence")
+            if o is not None:
+                lines.append(f"  {o['kind']:<9} {o.get('term') or o.get('regex')!r} in {o['field']}[{o['start']}:{o['end']}]"
+                             f" = {o['text']!r}, blocked:")
             lines.append(f"  blocked   by `none` term {b['term']!r} in {b['field']}[{b['start']}:{b['end']}] = {b['text']!r}")
         if rule.get("missing"):
             lines.append(f"  missing   `all` terms {rule['missing']}")

@@ -318,6 +318,7 @@ class Matcher:
         if veto is not None:
             if ev.blocked is None:
                 ev.blocked = (veto[0], field.name, veto[1])
+                ev.blocked_occurrence = ("any", ev_term(ev), span)
             return True
         return False
 
@@ -368,6 +369,7 @@ class Matcher:
                     return True
                 if ev.blocked is None:
                     ev.blocked = (veto[0], name, veto[1])
+                    ev.blocked_occurrence = ("regex", r, (end, end))
         return False
 
     def _present(self, term_id: int, names: tuple[str, ...], page: Page) -> tuple[str, Span] | None:

@@ -129,7 +129,7 @@ class Page:
 class RuleEvaluation:
     """Why a candidate rule fired or not: its trigger, cancelled occurrences, the term that blocked it."""
 
-    __slots__ = ("compiled", "fired", "trigger", "also", "cancelled", "blocked", "missing", "_term")
+    __slots__ = ("compiled", "fired", "trigger", "also", "cancelled", "blocked", "blocked_occurrence", "missing", "_term")
 
     def __init__(self, compiled: CompiledRule) -> None:
         self.compiled = compiled
@@ -138,5 +138,6 @@ class RuleEvaluation:
         self.also: list[tuple[int, str, Span]] = []  # matched `all` terms
         self.cancelled: list[tuple[int, str, Span, int, int, Span]] = []  # (term, field, span, context, ctx term, ctx span)
         self.blocked: tuple[int, str, Span] | None = None  # the first `none` term that vetoed an occurrence
+        self.blocked_occurrence: tuple[str, int, Span] | None = None  # what it vetoed: ("any"|"regex", id, span)
         self.missing: list[int] = []  # `all` terms not found
         self._term = -1  # the trigger term being tried (for the record of a cancelled occurrence)
