@@ -19,9 +19,6 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import is_asyncio_available
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from pipelines.runtime import data_dir_from_settings
 from pipelines.items import PageItem, ResultItem
@@ -95,9 +92,8 @@ class EvidencePipeline:
             self.stats.inc_value(key)
 
     async def _keep(self, kind: str, content: bytes, fetched_at: str) -> Evidence:
-        if is_asyncio_available():
-            return await asyncio.to_thread(self.keeper.keep, kind, content, fetched_at)
-        return await maybe_deferred_to_future(deferToThread(self.keeper.keep, kind, content, fetched_at))
+        # The asyncio reactor is pinned in crawler/settings.py (TWISTED_REACTOR), so asyncio's pool is there.
+        return await asyncio.to_thread(self.keeper.keep, kind, content, fetched_at)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, (PageItem, ResultItem)) or item.duplicate:

@@ -152,20 +152,14 @@ class SQLiteStore(SQLiteTrackingMixin, SQLiteWorkbenchMixin, Store):
 
     # --- helpers ---
     def _tx(self, statements: Iterable[tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]], many: bool = False) -> None:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    if many:
-                        self.db.executemany(sql, params)  # type: ignore[arg-type]
-                    else:
-                        self.db.execute(sql, params)  # type: ignore[arg-type]
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed: {exc}") from None
+        def run() -> None:
+            for sql, params in statements:
+                if many:
+                    self.db.executemany(sql, params)  # type: ignore[arg-type]
+                else:
+                    self.db.execute(sql, params)  # type: ignore[arg-type]
+
+        self._atomic(run)
 
     @staticmethod
     def _run(row: tuple[Any, ...]) -> Run:
